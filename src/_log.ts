@@ -1,0 +1,91 @@
+/**
+ * The pool's filtered logger: echo levels, the logger name, connection labels.
+ *
+ * @module
+ */
+
+import type { PoolLogger } from "./logger.ts";
+
+/** Wraps a {@linkcode PoolLogger}: filters by `echo`, names the pool, never throws. */
+export class PoolLog {
+  readonly name: string;
+  readonly #logger: PoolLogger;
+  /** `true` when debug lines reach the logger (`echo: "debug"`). */
+  readonly debugOn: boolean;
+  /** `true` when info lines reach the logger (`echo: true` or `"debug"`). */
+  readonly infoOn: boolean;
+
+  constructor(
+    className: string,
+    loggingName: string | undefined,
+    logger: PoolLogger,
+    echo: boolean | "debug",
+  ) {
+    this.name = loggingName === undefined
+      ? `dbpool.pool.${className}`
+      : `dbpool.pool.${className}.${loggingName}`;
+    this.#logger = logger;
+    this.debugOn = echo === "debug";
+    this.infoOn = echo !== false;
+  }
+
+  /** Emits a debug line (only with `echo: "debug"`). */
+  debug(line: string, extra?: Record<string, unknown>): void {
+    if (this.debugOn) this.#emit("debug", line, extra);
+  }
+
+  /** Emits an info line (only with `echo`). */
+  info(line: string, extra?: Record<string, unknown>): void {
+    if (this.infoOn) this.#emit("info", line, extra);
+  }
+
+  /** Emits a warning (always). */
+  warn(line: string, extra?: Record<string, unknown>): void {
+    this.#emit("warn", line, extra);
+  }
+
+  /** Emits an error line (always). */
+  error(line: string, extra?: Record<string, unknown>): void {
+    this.#emit("error", line, extra);
+  }
+
+  #emit(
+    level: "debug" | "info" | "warn" | "error",
+    line: string,
+    extra: Record<string, unknown> | undefined,
+  ): void {
+    try {
+      this.#logger[level](line, { logger: this.name, ...extra });
+    } catch {
+      // A logger that throws must not break the pool.
+    }
+  }
+}
+
+/** `(reason: <name>:<message>)` text of an error, or `""` when there is none. */
+export function reasonSuffix(error: unknown): string {
+  if (error === undefined) return "";
+  if (error instanceof Error) {
+    return ` (reason: ${error.name}:${error.message})`;
+  }
+  return ` (reason: ${String(error)})`;
+}
+
+/** `String(error)`, never throwing. */
+export function errorText(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return "<unprintable error>";
+  }
+}
+
+/** `<Ctor #n>`: a short stable label of a driver connection. */
+export function connectionLabel(connection: unknown, id: number): string {
+  let name: string = typeof connection;
+  if (connection !== null && typeof connection === "object") {
+    name = (connection as { constructor?: { name?: string } }).constructor
+      ?.name || "Object";
+  }
+  return `<${name} #${id}>`;
+}

@@ -1,0 +1,919 @@
+/**
+ * The internal engine shared by every pool class: connecting entries,
+ * checkout (freshness check, pre-ping, the `DisconnectionError` retry loop,
+ * the failure path), return (reset, `checkin`), invalidation, detach, events
+ * and logging. The pool classes differ only in their {@linkcode Policy}:
+ * where entries come from and where they go back to.
+ *
+ * @module
+ */
+
+import type { Dialect } from "./dialect.ts";
+import type { PoolEventName, PoolResetState } from "./events.ts";
+import type { Creator } from "./pool.ts";
+import {
+  DisconnectionError,
+  InvalidatePoolError,
+  InvalidRequestError,
+} from "./errors.ts";
+import type { InstanceListeners, ListenerRecord } from "./_listeners.ts";
+import { errorText, type PoolLog, reasonSuffix } from "./_log.ts";
+import { PoolEntry } from "./_pool_entry.ts";
+import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
+
+/** Where a pool class's entries come from and go back to. */
+export interface Policy<C> {
+  /**
+   * Gets an entry for one checkout: an entry (idle, or new and unconnected;
+   * the core then checks it out) or a promise of a finished checkout (the
+   * caller waited; the policy called {@linkcode PoolCore.checkout} when it
+   * handed an entry over). May throw (exhausted with no wait allowed).
+   */
+  acquire(
+    signal: AbortSignal | undefined,
+  ): PoolEntry<C> | Promise<ProxiedConnection<C>>;
+  /** Takes back an entry that is no longer in use (after `checkin`, detach, failure). */
+  put(entry: PoolEntry<C>): void | Promise<void>;
+  /** Forgets a new entry whose first connect failed, freeing its capacity. */
+  discard(entry: PoolEntry<C>): void;
+  /** Closes what the pool keeps idle; see each class. */
+  dispose(): Promise<void>;
+  /** The class's `status()` string. */
+  status(): string;
+}
+
+/** The normalised options every pool has. */
+export interface CoreConfig<C> {
+  readonly creator: Creator<C>;
+  readonly dialect: Dialect<C>;
+  readonly resetOnReturn: "rollback" | "commit" | null;
+  readonly recycleMs: number | null;
+  readonly prePing: boolean;
+  readonly clock: () => number;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+const NORMAL_RESET: PoolResetState = Object.freeze({
+  transactionWasReset: false,
+  terminateOnly: false,
+  asyncioSafe: true,
+});
+const DETACHED_RESET: PoolResetState = Object.freeze({
+  transactionWasReset: false,
+  terminateOnly: true,
+  asyncioSafe: true,
+});
+const ALREADY_RESET: PoolResetState = Object.freeze({
+  transactionWasReset: true,
+  terminateOnly: false,
+  asyncioSafe: true,
+});
+
+/** Number of arguments each event's listeners receive. */
+const ARITY: Readonly<Record<PoolEventName, 1 | 2 | 3>> = Object.freeze({
+  firstConnect: 2,
+  connect: 2,
+  checkout: 3,
+  checkin: 2,
+  reset: 3,
+  invalidate: 3,
+  softInvalidate: 3,
+  close: 2,
+  detach: 2,
+  closeDetached: 1,
+});
+
+/** Reconnects allowed by one checkout's validation loop (SQLAlchemy's count). */
+const RECONNECTS = 2;
+
+/** Step added to a clock reading that did not move (D9). */
+const CLOCK_STEP = 0.001;
+
+const NONE: unique symbol = Symbol("none");
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise;
+}
+
+/** The engine behind one pool instance. */
+export class PoolCore<C> {
+  readonly creator: Creator<C>;
+  readonly dialect: Dialect<C>;
+  readonly log: PoolLog;
+  readonly listeners: InstanceListeners;
+  readonly resetOnReturn: "rollback" | "commit" | null;
+  readonly recycleMs: number;
+  readonly prePing: boolean;
+  readonly clock: () => number;
+  /** Set right after construction by the pool class. */
+  policy!: Policy<C>;
+  /** Pool-wide invalidation time: entries that started before it are replaced. */
+  invalidateTime = -Infinity;
+  /** Dispose generation: entries made before the last `dispose()` are closed on return. */
+  generation = 0;
+  #lastReading = -Infinity;
+  #connectionIds = 0;
+  #firstConnectDone = false;
+  #firstRunDone = false;
+  #firstRun: Promise<void> | null = null;
+  #finalizer: FinalizationRegistry<PoolEntry<C>> | null = null;
+
+  constructor(
+    config: CoreConfig<C>,
+    log: PoolLog,
+    listeners: InstanceListeners,
+  ) {
+    this.creator = config.creator;
+    this.dialect = config.dialect;
+    this.resetOnReturn = config.resetOnReturn;
+    this.recycleMs = config.recycleMs ?? Infinity;
+    this.prePing = config.prePing;
+    this.clock = config.clock;
+    this.log = log;
+    this.listeners = listeners;
+  }
+
+  /** A strictly increasing clock reading, for timestamps compared with `>` (D9). */
+  now(): number {
+    let reading = this.clock();
+    if (reading <= this.#lastReading) reading = this.#lastReading + CLOCK_STEP;
+    this.#lastReading = reading;
+    return reading;
+  }
+
+  /** A new, unconnected entry of the current generation. */
+  newEntry(): PoolEntry<C> {
+    return new PoolEntry(this, this.generation);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Whether any listener (class-level or instance) exists for `event`. */
+  has(event: PoolEventName): boolean {
+    return this.listeners.compiled[event].length > 0;
+  }
+
+  /**
+   * Calls the listeners of `event` in order, awaiting only real promises.
+   * Returns `undefined` when everything ran synchronously.
+   */
+  fire(
+    event: PoolEventName,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+  ): void | Promise<void> {
+    const list = this.listeners.compiled[event];
+    if (list.length === 0) return;
+    return this.#run(list, 0, ARITY[event], a, b, c);
+  }
+
+  #run(
+    list: readonly ListenerRecord[],
+    start: number,
+    arity: 1 | 2 | 3,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+  ): void | Promise<void> {
+    for (let i = start; i < list.length; i++) {
+      const record = list[i]!;
+      if (record.once && !this.listeners.consumeOnce(record)) continue;
+      const result: unknown = arity === 1
+        ? record.fn(a)
+        : arity === 2
+        ? record.fn(a, b)
+        : record.fn(a, b, c);
+      if (isPromise(result)) {
+        return result.then(() => this.#run(list, i + 1, arity, a, b, c));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ connecting
+
+  /** Connects an entry that has no connection (§4.2). */
+  connectEntry(entry: PoolEntry<C>): Promise<void> {
+    const pending = this.#connect(entry).finally(() => {
+      entry.connecting = null;
+    });
+    entry.connecting = pending;
+    return pending;
+  }
+
+  async #connect(entry: PoolEntry<C>): Promise<void> {
+    entry.forget();
+    entry.startTime = this.now();
+    let connection: C;
+    try {
+      const made = this.creator(entry);
+      connection = isPromise(made) ? await made : made;
+    } catch (error) {
+      this.log.debug(`Error on connect(): ${errorText(error)}`, { error });
+      throw error;
+    }
+    entry.attach(connection, ++this.#connectionIds);
+    this.log.debug(`Created new connection ${entry.label}`, { connection });
+    try {
+      if (this.#firstRunDone) {
+        const fired = this.fire("connect", connection, entry);
+        if (fired) await fired;
+      } else {
+        await this.#firstConnectRun(connection, entry);
+      }
+    } catch (error) {
+      // F1: the new connection is never stranded.
+      await this.#invalidateQuietly(entry, error);
+      throw error;
+    }
+  }
+
+  /**
+   * `firstConnect` (once per pool) and `connect`, serialised until one run
+   * has completed successfully (§4.2 steps 4-5).
+   */
+  async #firstConnectRun(connection: C, entry: PoolEntry<C>): Promise<void> {
+    while (this.#firstRun !== null) {
+      try {
+        await this.#firstRun;
+      } catch {
+        // That run's own caller gets its error.
+      }
+    }
+    if (this.#firstRunDone) {
+      const fired = this.fire("connect", connection, entry);
+      if (fired) await fired;
+      return;
+    }
+    const run = (async () => {
+      if (!this.#firstConnectDone) {
+        const first = this.fire("firstConnect", connection, entry);
+        if (first) await first;
+        this.#firstConnectDone = true;
+      }
+      const fired = this.fire("connect", connection, entry);
+      if (fired) await fired;
+      this.#firstRunDone = true;
+    })();
+    this.#firstRun = run;
+    try {
+      await run;
+    } finally {
+      this.#firstRun = null;
+    }
+  }
+
+  /** Reason an existing connection must be replaced at checkout, or `null` (§4.3). */
+  staleReason(entry: PoolEntry<C>): string | null {
+    if (
+      this.recycleMs !== Infinity &&
+      this.clock() - entry.startTime > this.recycleMs
+    ) {
+      return "exceeded timeout";
+    }
+    if (this.invalidateTime > entry.startTime) {
+      return "invalidated due to pool invalidation";
+    }
+    if (entry.softTime > entry.startTime) {
+      return "invalidated due to local soft invalidation";
+    }
+    return null;
+  }
+
+  /** Makes sure the entry has a usable connection: connect or replace (§4.3). */
+  ensureFresh(entry: PoolEntry<C>): void | Promise<void> {
+    if (entry.connecting !== null) return entry.connecting;
+    if (entry.dbapiConnection === null) {
+      entry.clearInfo();
+      return this.connectEntry(entry);
+    }
+    const reason = this.staleReason(entry);
+    if (reason === null) return;
+    return this.#replace(entry, reason);
+  }
+
+  async #replace(entry: PoolEntry<C>, reason: string): Promise<void> {
+    this.log.info(`Connection ${entry.label} ${reason}; recycling`);
+    await this.closeConnection(entry, true);
+    entry.clearInfo();
+    await this.connectEntry(entry);
+  }
+
+  // --------------------------------------------------------------- closing
+
+  /**
+   * Fires `close` and closes (or terminates) the entry's connection; the
+   * driver's error is logged and swallowed, a listener's error rethrown
+   * after the connection is closed.
+   */
+  async closeConnection(
+    entry: PoolEntry<C>,
+    terminate: boolean,
+  ): Promise<void> {
+    const connection = entry.dbapiConnection;
+    if (connection === null) return;
+    let listenerError: unknown = NONE;
+    try {
+      const fired = this.fire("close", connection, entry);
+      if (fired) await fired;
+    } catch (error) {
+      listenerError = error;
+    }
+    if (entry.dbapiConnection === connection) entry.forget();
+    await this.closeDriver(connection, entry.label, terminate);
+    if (listenerError !== NONE) throw listenerError;
+  }
+
+  /** Calls the dialect's close or terminate; logs and swallows its error (§4.6). */
+  async closeDriver(
+    connection: C,
+    label: string,
+    terminate: boolean,
+  ): Promise<void> {
+    const dialect = this.dialect;
+    this.log.debug(
+      terminate
+        ? `Hard-closing connection ${label}`
+        : `Closing connection ${label}`,
+      { connection },
+    );
+    try {
+      const closed = terminate && dialect.terminate !== undefined
+        ? dialect.terminate(connection)
+        : dialect.close?.(connection);
+      if (isPromise(closed)) await closed;
+    } catch (error) {
+      this.log.error(
+        terminate
+          ? `Exception terminating connection ${label}`
+          : `Exception closing connection ${label}`,
+        { connection, error },
+      );
+    }
+  }
+
+  // ---------------------------------------------------------- invalidation
+
+  /** Hard or soft invalidation of an entry (§4.4). */
+  async invalidateEntry(
+    entry: PoolEntry<C>,
+    error: unknown,
+    soft: boolean,
+  ): Promise<void> {
+    const connection = entry.dbapiConnection;
+    if (connection === null) return;
+    let first: unknown = NONE;
+    try {
+      const fired = this.fire(
+        soft ? "softInvalidate" : "invalidate",
+        connection,
+        entry,
+        error,
+      );
+      if (fired) await fired;
+    } catch (listenerError) {
+      first = listenerError;
+    }
+    if (this.log.infoOn) {
+      this.log.info(
+        `${soft ? "Soft " : ""}Invalidate connection ${entry.label}${
+          reasonSuffix(error)
+        }`,
+        { connection, error },
+      );
+    }
+    if (soft) {
+      entry.softTime = this.now();
+    } else {
+      try {
+        await this.closeConnection(entry, true);
+      } catch (closeError) {
+        if (first === NONE) first = closeError;
+        else this.#logSecondary(closeError);
+      }
+    }
+    if (first !== NONE) throw first;
+  }
+
+  /** Hard invalidation on a path that already has an error to report. */
+  async #invalidateQuietly(entry: PoolEntry<C>, error: unknown): Promise<void> {
+    try {
+      await this.invalidateEntry(entry, error, false);
+    } catch (secondary) {
+      this.#logSecondary(secondary);
+    }
+  }
+
+  #logSecondary(error: unknown): void {
+    this.log.error(
+      `Exception during cleanup after an earlier error: ${errorText(error)}`,
+      { error },
+    );
+  }
+
+  /** Pool-wide invalidation by timestamp (§7.3). */
+  invalidatePool(startTime: number | null): void {
+    if (startTime === null || this.invalidateTime < startTime) {
+      this.invalidateTime = this.now();
+    }
+  }
+
+  // -------------------------------------------------------------- checkout
+
+  /** `connect()`: get an entry from the policy and check it out (§5.1). */
+  connect(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
+    if (signal !== undefined && signal.aborted) {
+      return Promise.reject(signal.reason);
+    }
+    let got: PoolEntry<C> | Promise<ProxiedConnection<C>>;
+    try {
+      got = this.policy.acquire(signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (isPromise(got)) return got;
+    const checkedOut = this.checkout(got, signal);
+    return isPromise(checkedOut) ? checkedOut : Promise.resolve(checkedOut);
+  }
+
+  /**
+   * Checks out an entry the caller now owns: synchronously when it has a
+   * usable connection and nothing needs to run (the fast path), else
+   * asynchronously (§5.1 steps 3-6).
+   */
+  checkout(
+    entry: PoolEntry<C>,
+    signal: AbortSignal | undefined,
+  ): ProxiedConnection<C> | Promise<ProxiedConnection<C>> {
+    entry.users++;
+    const connection = entry.dbapiConnection;
+    if (
+      connection !== null && entry.connecting === null && !this.prePing &&
+      this.listeners.compiled.checkout.length === 0 &&
+      this.staleReason(entry) === null
+    ) {
+      return this.#deliver(entry, connection);
+    }
+    if (signal === undefined) return this.#checkoutSlow(entry);
+    if (signal.aborted) return this.#giveBack(entry, signal.reason);
+    return this.#raceAbort(this.#checkoutSlow(entry), signal);
+  }
+
+  /** An entry granted to a caller who aborted before any work: give it back untouched. */
+  #giveBack(entry: PoolEntry<C>, reason: unknown): Promise<never> {
+    entry.users--;
+    if (entry.isNew) this.policy.discard(entry);
+    else this.#putQuietly(entry);
+    return Promise.reject(reason);
+  }
+
+  /**
+   * Rejects promptly when `signal` aborts while the checkout is still
+   * running; the checkout then completes in the background and its proxy is
+   * returned normally (D6).
+   */
+  #raceAbort(
+    work: Promise<ProxiedConnection<C>>,
+    signal: AbortSignal,
+  ): Promise<ProxiedConnection<C>> {
+    return new Promise((resolve, reject) => {
+      let aborted = false;
+      const onAbort = (): void => {
+        aborted = true;
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      work.then(
+        (proxy) => {
+          signal.removeEventListener("abort", onAbort);
+          if (!aborted) return resolve(proxy);
+          proxy.close().catch((error: unknown) =>
+            this.log.error(
+              `Exception returning a connection whose checkout was aborted: ${
+                errorText(error)
+              }`,
+              { error },
+            )
+          );
+        },
+        (error: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          if (!aborted) return reject(error);
+          this.log.error(
+            `Exception during a checkout that was aborted: ${errorText(error)}`,
+            { error },
+          );
+        },
+      );
+    });
+  }
+
+  #deliver(entry: PoolEntry<C>, connection: C): ProxiedConnection<C> {
+    entry.isNew = false;
+    const proxy = new ProxiedConnection(this, entry, connection);
+    this.#registry().register(proxy, entry, proxy);
+    if (this.log.debugOn) {
+      this.log.debug(`Connection ${entry.label} checked out from pool`, {
+        connection,
+      });
+    }
+    return proxy;
+  }
+
+  async #checkoutSlow(entry: PoolEntry<C>): Promise<ProxiedConnection<C>> {
+    let connection: C | null;
+    try {
+      const ready = this.ensureFresh(entry);
+      if (ready) await ready;
+      connection = entry.dbapiConnection;
+      if (connection === null) {
+        // A shared entry (StaticPool) invalidated by another proxy meanwhile.
+        throw new InvalidRequestError("This connection is closed");
+      }
+    } catch (error) {
+      await this.#failCheckout(entry, error, null);
+      throw error;
+    }
+    const proxy = this.#deliver(entry, connection);
+    if (this.prePing || this.has("checkout")) {
+      try {
+        await this.#validate(proxy, entry);
+      } catch (error) {
+        if (!proxyInternals.isFinished(proxy)) {
+          await this.#failCheckout(entry, error, proxy);
+        }
+        throw error;
+      }
+    }
+    return proxy;
+  }
+
+  /** Pre-ping and the `checkout` listeners, with up to two reconnects (§5.3). */
+  async #validate(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+  ): Promise<void> {
+    let reconnects = 0;
+    for (;;) {
+      const connection = proxy.dbapiConnection!;
+      const wasFresh = entry.fresh;
+      entry.fresh = false;
+      try {
+        if (this.prePing) await this.#ping(entry, connection, wasFresh);
+        const fired = this.fire("checkout", connection, entry, proxy);
+        if (fired) await fired;
+        return;
+      } catch (error) {
+        if (!(error instanceof DisconnectionError)) throw error;
+        const poolWide = error instanceof InvalidatePoolError;
+        this.log.info(
+          poolWide
+            ? `Disconnection detected on checkout, invalidating all pooled connections prior to current timestamp (reason: ${
+              errorText(error)
+            })`
+            : `Disconnection detected on checkout, invalidating individual connection ${entry.label} (reason: ${
+              errorText(error)
+            })`,
+          { error },
+        );
+        const startTime = entry.startTime;
+        await this.invalidateEntry(entry, error, false);
+        if (poolWide) this.invalidatePool(startTime);
+        entry.clearInfo();
+        proxyInternals.setConnection(proxy, null);
+        await this.connectEntry(entry);
+        proxyInternals.setConnection(proxy, entry.dbapiConnection);
+        if (++reconnects === RECONNECTS) {
+          this.log.info("Reconnection attempts exhausted on checkout");
+          proxyInternals.finish(proxy);
+          this.#registry().unregister(proxy);
+          await this.invalidateCheckedOut(proxy, entry, undefined);
+          throw new InvalidRequestError("This connection is closed");
+        }
+      }
+    }
+  }
+
+  async #ping(
+    entry: PoolEntry<C>,
+    connection: C,
+    fresh: boolean,
+  ): Promise<void> {
+    if (fresh) {
+      this.log.debug(`Connection ${entry.label} is fresh, skipping pre-ping`);
+      return;
+    }
+    this.log.debug(`Pool pre-ping on connection ${entry.label}`);
+    let alive: boolean;
+    try {
+      const pinged = this.dialect.ping!(connection);
+      alive = isPromise(pinged) ? await pinged : pinged;
+    } catch (error) {
+      if (this.dialect.isDisconnect?.(error, connection) === true) {
+        throw new InvalidatePoolError(
+          `Pre-ping found connection ${entry.label} disconnected`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (!alive) {
+      throw new InvalidatePoolError(
+        `Pre-ping found connection ${entry.label} disconnected`,
+      );
+    }
+  }
+
+  /** Whatever failed after an entry was taken, the slot goes back (§5.4). */
+  async #failCheckout(
+    entry: PoolEntry<C>,
+    error: unknown,
+    proxy: ProxiedConnection<C> | null,
+  ): Promise<void> {
+    if (proxy !== null) {
+      proxyInternals.finish(proxy);
+      this.#registry().unregister(proxy);
+    }
+    if (entry.isNew) {
+      // A new entry: its connection (if any) was invalidated where it failed.
+      entry.users--;
+      this.policy.discard(entry);
+      return;
+    }
+    await this.#invalidateQuietly(entry, error);
+    entry.users--;
+    try {
+      const fired = this.fire("checkin", null, entry);
+      if (fired) await fired;
+    } catch (secondary) {
+      this.#logSecondary(secondary);
+    }
+    await this.#putQuietly(entry);
+  }
+
+  async #putQuietly(entry: PoolEntry<C>): Promise<void> {
+    try {
+      const put = this.policy.put(entry);
+      if (put) await put;
+    } catch (error) {
+      this.#logSecondary(error);
+    }
+  }
+
+  // ---------------------------------------------------------------- return
+
+  /** `proxy.close()` (§6.1). `connection` is `null` if it was invalidated. */
+  release(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+    connection: C | null,
+    detached: boolean,
+    transactionWasReset = false,
+  ): Promise<void> {
+    this.#finalizer?.unregister(proxy);
+    if (connection === null) return RESOLVED;
+    if (detached) return this.#closeDetached(entry, connection);
+    const compiled = this.listeners.compiled;
+    if (
+      compiled.reset.length === 0 && compiled.checkin.length === 0 &&
+      !this.log.debugOn && !transactionWasReset
+    ) {
+      // Fast path: no listeners, no debug lines.
+      let reset: void | Promise<void>;
+      try {
+        reset = this.#resetAction(entry, connection);
+      } catch (error) {
+        return this.#releaseSlow(entry, connection, NORMAL_RESET, error);
+      }
+      if (reset === undefined) {
+        if (!this.#releaseUse(entry)) return RESOLVED;
+        return this.policy.put(entry) ?? RESOLVED;
+      }
+      return reset.then(
+        () => this.#checkin(entry, connection),
+        (error: unknown) =>
+          this.#releaseSlow(entry, connection, NORMAL_RESET, error),
+      );
+    }
+    return this.#releaseSlow(
+      entry,
+      connection,
+      transactionWasReset ? ALREADY_RESET : NORMAL_RESET,
+      NONE,
+    );
+  }
+
+  /** Ends one use of the entry; `false` (and a warning) on a double return. */
+  #releaseUse(entry: PoolEntry<C>): boolean {
+    if (entry.users <= 0) {
+      this.log.warn(`Double checkin attempted on ${entry}`);
+      return false;
+    }
+    entry.users--;
+    return true;
+  }
+
+  async #releaseSlow(
+    entry: PoolEntry<C>,
+    connection: C,
+    state: PoolResetState,
+    resetError: unknown,
+  ): Promise<void> {
+    if (resetError === NONE) {
+      this.log.debug(`Connection ${entry.label} being returned to pool`, {
+        connection,
+      });
+      try {
+        const fired = this.fire("reset", connection, entry, state);
+        if (fired) await fired;
+        const reset = this.#resetAction(entry, connection, state);
+        if (reset) await reset;
+      } catch (error) {
+        resetError = error;
+      }
+    }
+    let checkedIn: C | null = connection;
+    if (resetError !== NONE) {
+      this.log.error("Exception during reset or similar", {
+        connection,
+        error: resetError,
+      });
+      await this.#invalidateQuietly(entry, resetError);
+      checkedIn = null;
+    }
+    return this.#checkin(entry, checkedIn);
+  }
+
+  /** `checkin` event, then the policy takes the entry back, whatever the listener did (F3). */
+  async #checkin(entry: PoolEntry<C>, connection: C | null): Promise<void> {
+    if (!this.#releaseUse(entry)) return;
+    let listenerError: unknown = NONE;
+    try {
+      const fired = this.fire("checkin", connection, entry);
+      if (fired) await fired;
+    } catch (error) {
+      listenerError = error;
+    }
+    try {
+      const put = this.policy.put(entry);
+      if (put) await put;
+    } catch (error) {
+      if (listenerError === NONE) listenerError = error;
+      else this.#logSecondary(error);
+    }
+    if (listenerError !== NONE) throw listenerError;
+  }
+
+  /** The reset action of `resetOnReturn` (§6.2), without the event. */
+  #resetAction(
+    entry: PoolEntry<C>,
+    connection: C,
+    state: PoolResetState = NORMAL_RESET,
+  ): void | Promise<void> {
+    const mode = this.resetOnReturn;
+    if (mode === "rollback") {
+      if (state.transactionWasReset) {
+        this.log.debug(
+          `Connection ${entry.label} reset, transaction already reset`,
+        );
+        return;
+      }
+      if (this.dialect.inTransaction?.(connection) === false) return;
+      if (this.log.debugOn) {
+        this.log.debug(`Connection ${entry.label} rollback-on-return`);
+      }
+      return this.dialect.rollback?.(connection);
+    }
+    if (mode === "commit") {
+      if (this.log.debugOn) {
+        this.log.debug(`Connection ${entry.label} commit-on-return`);
+      }
+      return this.dialect.commit?.(connection);
+    }
+  }
+
+  /** Closing a detached proxy: reset (terminateOnly), `closeDetached`, close (§8). */
+  async #closeDetached(entry: PoolEntry<C>, connection: C): Promise<void> {
+    this.log.debug(`Connection ${entry.label} being returned to pool`, {
+      connection,
+    });
+    let resetFailed = false;
+    try {
+      const fired = this.fire("reset", connection, entry, DETACHED_RESET);
+      if (fired) await fired;
+      const reset = this.#resetAction(entry, connection, DETACHED_RESET);
+      if (reset) await reset;
+    } catch (error) {
+      resetFailed = true;
+      this.log.error("Exception during reset or similar", {
+        connection,
+        error,
+      });
+    }
+    let listenerError: unknown = NONE;
+    try {
+      const fired = this.fire("closeDetached", connection);
+      if (fired) await fired;
+    } catch (error) {
+      listenerError = error;
+    }
+    await this.closeDriver(connection, entry.label, resetFailed);
+    if (listenerError !== NONE) throw listenerError;
+  }
+
+  /** Hard invalidation of a detached proxy's connection (F9). */
+  async terminateDetached(connection: C, error: unknown): Promise<void> {
+    this.log.info(`Invalidate detached connection${reasonSuffix(error)}`, {
+      connection,
+      error,
+    });
+    let listenerError: unknown = NONE;
+    try {
+      const fired = this.fire("closeDetached", connection);
+      if (fired) await fired;
+    } catch (failure) {
+      listenerError = failure;
+    }
+    await this.closeDriver(connection, "<detached>", true);
+    if (listenerError !== NONE) throw listenerError;
+  }
+
+  /** `proxy.invalidate()` on a checked-out proxy: invalidate, then check in at once (§7.1). */
+  async invalidateCheckedOut(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+    error: unknown,
+  ): Promise<void> {
+    this.#finalizer?.unregister(proxy);
+    let first: unknown = NONE;
+    try {
+      await this.invalidateEntry(entry, error, false);
+    } catch (failure) {
+      first = failure;
+    }
+    try {
+      await this.#checkin(entry, null);
+    } catch (failure) {
+      if (first === NONE) first = failure;
+      else this.#logSecondary(failure);
+    }
+    if (first !== NONE) throw first;
+  }
+
+  /** `proxy.detach()` (§8). */
+  async detach(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+    connection: C,
+  ): Promise<void> {
+    this.#finalizer?.unregister(proxy);
+    if (entry.dbapiConnection === connection) entry.forget();
+    let first: unknown = NONE;
+    if (this.#releaseUse(entry)) {
+      try {
+        const put = this.policy.put(entry);
+        if (put) await put;
+      } catch (error) {
+        first = error;
+      }
+    }
+    try {
+      const fired = this.fire("detach", connection, entry);
+      if (fired) await fired;
+    } catch (error) {
+      if (first === NONE) first = error;
+      else this.#logSecondary(error);
+    }
+    if (first !== NONE) throw first;
+  }
+
+  // ------------------------------------------------------ garbage collection
+
+  #registry(): FinalizationRegistry<PoolEntry<C>> {
+    return this.#finalizer ??= new FinalizationRegistry((entry) =>
+      this.#collected(entry)
+    );
+  }
+
+  /**
+   * A proxy was garbage-collected while checked out (D8): warn, terminate
+   * the connection (no reset, no events) and release the slot.
+   */
+  #collected(entry: PoolEntry<C>): void {
+    const connection = entry.dbapiConnection;
+    this.log.warn(
+      `The garbage collector is trying to clean up non-checked-in connection ${entry.label}, which will be terminated. Please ensure that pooled connections are returned to the pool explicitly, either by calling close() or with await using.`,
+      { connection },
+    );
+    if (!this.#releaseUse(entry)) return;
+    if (entry.users > 0) return; // a shared StaticPool connection stays
+    void (async () => {
+      if (connection !== null) {
+        entry.forget();
+        await this.closeDriver(connection, entry.label, true);
+      }
+      await this.#putQuietly(entry);
+    })();
+  }
+}

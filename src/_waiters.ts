@@ -1,0 +1,226 @@
+/**
+ * The FIFO wait queue shared by {@linkcode Semaphore} and the queue pool.
+ *
+ * - Waiters live in a doubly linked list; each waiter is its own node, so
+ *   removal (abort, timeout) is O(1).
+ * - {@linkcode WaiterQueue.grant} hands a value straight to the head waiter:
+ *   no wake-then-retry, so nobody can barge.
+ * - One deadline timer per queue, armed for the head waiter's deadline. All
+ *   waiters of one queue share the same timeout, so FIFO order is deadline
+ *   order and one timer is enough.
+ * - One abort listener per distinct `AbortSignal`, whatever the number of
+ *   waiters sharing it.
+ * - A waiter is queued, then granted or cancelled, decided synchronously and
+ *   only once: a value is never lost or granted twice.
+ *
+ * @module
+ */
+
+/** Longest delay `setTimeout` takes as is; longer ones are re-armed. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** One waiter: a node of the main list and of its signal's list. */
+class Waiter<T> {
+  prev: Waiter<T> | null = null;
+  next: Waiter<T> | null = null;
+  signalPrev: Waiter<T> | null = null;
+  signalNext: Waiter<T> | null = null;
+  group: SignalGroup<T> | null = null;
+  resolve: (value: T | PromiseLike<T>) => void = noop;
+  reject: (reason: unknown) => void = noop;
+  readonly deadline: number;
+  constructor(deadline: number) {
+    this.deadline = deadline;
+  }
+}
+
+function noop(): void {}
+
+/** The waiters that share one `AbortSignal`, and its one listener. */
+class SignalGroup<T> {
+  head: Waiter<T> | null = null;
+  tail: Waiter<T> | null = null;
+  readonly signal: AbortSignal;
+  readonly onAbort: () => void;
+  constructor(signal: AbortSignal, onAbort: () => void) {
+    this.signal = signal;
+    this.onAbort = onAbort;
+  }
+}
+
+/**
+ * A FIFO queue of waiters for values of type `T`, with deadlines and abort
+ * signals.
+ */
+export class WaiterQueue<T> {
+  #head: Waiter<T> | null = null;
+  #tail: Waiter<T> | null = null;
+  #length = 0;
+  #groups = new Map<AbortSignal, SignalGroup<T>>();
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #timerDue = Infinity;
+  readonly #clock: () => number;
+  readonly #timeoutError: () => unknown;
+  readonly #onTimer = (): void => this.#expire();
+
+  /**
+   * @param clock The clock deadlines are measured on (milliseconds).
+   * @param timeoutError Makes the rejection reason of a waiter whose deadline passed.
+   */
+  constructor(clock: () => number, timeoutError: () => unknown) {
+    this.#clock = clock;
+    this.#timeoutError = timeoutError;
+  }
+
+  /** Number of queued waiters. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** The abort signal of the head waiter, if any (read before {@linkcode grant}). */
+  get headSignal(): AbortSignal | undefined {
+    return this.#head?.group?.signal;
+  }
+
+  /**
+   * Queues a waiter at the tail. The caller has checked `signal.aborted`
+   * already, in the same synchronous step.
+   *
+   * @param signal Aborting it rejects the waiter with `signal.reason`.
+   * @param deadline Clock reading at which the waiter is rejected with the
+   *   timeout error; `Infinity` waits forever. Deadlines must not decrease
+   *   from one waiter to the next.
+   */
+  wait(signal: AbortSignal | undefined, deadline: number): Promise<T> {
+    const waiter = new Waiter<T>(deadline);
+    const promise = new Promise<T>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
+    });
+    const tail = this.#tail;
+    waiter.prev = tail;
+    if (tail === null) this.#head = waiter;
+    else tail.next = waiter;
+    this.#tail = waiter;
+    this.#length++;
+    if (signal !== undefined) this.#joinGroup(waiter, signal);
+    if (deadline < this.#timerDue) this.#arm(deadline);
+    return promise;
+  }
+
+  /**
+   * Hands `value` to the head waiter.
+   *
+   * @returns `false` when no waiter is queued (the value was not taken).
+   */
+  grant(value: T | PromiseLike<T>): boolean {
+    const waiter = this.#head;
+    if (waiter === null) return false;
+    this.#unlink(waiter);
+    waiter.resolve(value);
+    return true;
+  }
+
+  /** Rejects every waiter with `reason` (used when a pool closes for good). */
+  rejectAll(reason: unknown): void {
+    while (this.#head !== null) {
+      const waiter = this.#head;
+      this.#unlink(waiter);
+      waiter.reject(reason);
+    }
+  }
+
+  #unlink(waiter: Waiter<T>): void {
+    const { prev, next } = waiter;
+    if (prev === null) this.#head = next;
+    else prev.next = next;
+    if (next === null) this.#tail = prev;
+    else next.prev = prev;
+    waiter.prev = waiter.next = null;
+    this.#length--;
+    if (waiter.group !== null) this.#leaveGroup(waiter);
+    if (this.#length === 0 && this.#timer !== undefined) this.#disarm();
+  }
+
+  #joinGroup(waiter: Waiter<T>, signal: AbortSignal): void {
+    let group = this.#groups.get(signal);
+    if (group === undefined) {
+      const created: SignalGroup<T> = new SignalGroup<T>(
+        signal,
+        () => this.#abortGroup(created),
+      );
+      group = created;
+      this.#groups.set(signal, group);
+      signal.addEventListener("abort", group.onAbort, { once: true });
+    }
+    waiter.group = group;
+    const tail = group.tail;
+    waiter.signalPrev = tail;
+    if (tail === null) group.head = waiter;
+    else tail.signalNext = waiter;
+    group.tail = waiter;
+  }
+
+  #leaveGroup(waiter: Waiter<T>): void {
+    const group = waiter.group!;
+    const { signalPrev: prev, signalNext: next } = waiter;
+    if (prev === null) group.head = next;
+    else prev.signalNext = next;
+    if (next === null) group.tail = prev;
+    else next.signalPrev = prev;
+    waiter.signalPrev = waiter.signalNext = null;
+    waiter.group = null;
+    if (group.head === null) {
+      group.signal.removeEventListener("abort", group.onAbort);
+      this.#groups.delete(group.signal);
+    }
+  }
+
+  #abortGroup(group: SignalGroup<T>): void {
+    const reason = group.signal.reason;
+    // Each unlink leaves the group; the last one removes the listener and the map entry.
+    while (group.head !== null) {
+      const waiter = group.head;
+      this.#unlink(waiter);
+      waiter.reject(reason);
+    }
+  }
+
+  #arm(due: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (due === Infinity) {
+      this.#timer = undefined;
+      this.#timerDue = Infinity;
+      return;
+    }
+    const delay = Math.min(Math.max(due - this.#clock(), 0), MAX_TIMER_DELAY);
+    this.#timerDue = due;
+    this.#timer = setTimeout(this.#onTimer, delay);
+  }
+
+  #disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    const now = this.#clock();
+    while (this.#head !== null && this.#head.deadline <= now) {
+      const waiter = this.#head;
+      this.#unlink(waiter);
+      let reason: unknown;
+      try {
+        reason = this.#timeoutError();
+      } catch (error) {
+        reason = error;
+      }
+      waiter.reject(reason);
+    }
+    // Timers may fire early against the clock, and long delays are clamped:
+    // re-arm for the head waiter, whose deadline may still be ahead.
+    if (this.#head !== null) this.#arm(this.#head.deadline);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * {@linkcode AssertionPool}: one connection, and an error on a second
+ * simultaneous checkout.
+ *
+ * @module
+ */
+
+import { AssertionPoolError } from "./errors.ts";
+import { type Creator, Pool, type PoolOptions } from "./pool.ts";
+import { checkBoolean } from "./_options.ts";
+import { registerPoolClass } from "./_pool_classes.ts";
+import type { Policy, PoolCore } from "./_pool_core.ts";
+import type { PoolEntry } from "./_pool_entry.ts";
+
+/**
+ * Options of {@linkcode AssertionPool}.
+ *
+ * @typeParam C The driver connection type.
+ *
+ * @example
+ * ```ts
+ * import { AssertionPool, type AssertionPoolOptions } from "@dbpool/pool";
+ *
+ * const options: AssertionPoolOptions<object> = { storeTraceback: false };
+ * await using pool = new AssertionPool(() => ({}), options);
+ * ```
+ */
+export interface AssertionPoolOptions<C> extends PoolOptions<C> {
+  /**
+   * Capture the stack of each checkout, and show it in the error raised by a
+   * second simultaneous checkout.
+   *
+   * @default {true}
+   */
+  storeTraceback?: boolean;
+}
+
+/** One entry, one checkout at a time. */
+class AssertionPolicy<C> implements Policy<C> {
+  readonly #core: PoolCore<C>;
+  readonly #storeTraceback: boolean;
+  #entry: PoolEntry<C> | null = null;
+  #checkedOut = false;
+  #stack: string | undefined = undefined;
+  #closeOnReturn = false;
+
+  constructor(core: PoolCore<C>, storeTraceback: boolean) {
+    this.#core = core;
+    this.#storeTraceback = storeTraceback;
+  }
+
+  acquire(): PoolEntry<C> {
+    if (this.#checkedOut) {
+      throw new AssertionPoolError(
+        this.#stack === undefined
+          ? "connection is already checked out"
+          : `connection is already checked out at:\n${this.#stack}`,
+      );
+    }
+    this.#checkedOut = true;
+    if (this.#storeTraceback) {
+      this.#stack = new Error("checkout").stack?.split("\n").slice(1).join(
+        "\n",
+      );
+    }
+    this.#entry ??= this.#core.newEntry();
+    return this.#entry;
+  }
+
+  put(entry: PoolEntry<C>): void | Promise<void> {
+    if (!this.#checkedOut) {
+      throw new AssertionPoolError("connection is not checked out");
+    }
+    this.#checkedOut = false;
+    this.#stack = undefined;
+    if (this.#closeOnReturn) {
+      this.#closeOnReturn = false;
+      return this.#core.closeConnection(entry, false);
+    }
+  }
+
+  discard(entry: PoolEntry<C>): void {
+    this.#checkedOut = false;
+    this.#stack = undefined;
+    if (this.#entry === entry) this.#entry = null;
+  }
+
+  async dispose(): Promise<void> {
+    const entry = this.#entry;
+    if (entry === null) return;
+    if (this.#checkedOut) this.#closeOnReturn = true;
+    else await this.#core.closeConnection(entry, false);
+  }
+
+  status(): string {
+    return "AssertionPool";
+  }
+}
+
+/**
+ * A pool of one connection that throws {@linkcode AssertionPoolError} when
+ * a second checkout happens while the first is still out: a debugging aid
+ * to find code that holds more than one connection at a time. With
+ * `storeTraceback` (the default) the error shows where the first checkout
+ * happened.
+ *
+ * @typeParam C The driver connection type.
+ *
+ * @example Catching a second checkout
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AssertionPool, AssertionPoolError } from "@dbpool/pool";
+ *
+ * await using pool = new AssertionPool(() => ({}));
+ * await using _first = await pool.connect();
+ * await assert.rejects(pool.connect(), AssertionPoolError);
+ * ```
+ */
+export class AssertionPool<C> extends Pool<C> {
+  /**
+   * Makes an assertion pool.
+   *
+   * @param creator Makes the driver connection; receives the entry that will own it.
+   * @param options The common pool options and `storeTraceback`.
+   * @throws {TypeError} For an unknown option key or a value of the wrong type.
+   * @throws {RangeError} For a number out of range.
+   */
+  constructor(creator: Creator<C>, options?: AssertionPoolOptions<C>) {
+    super(creator, options);
+  }
+}
+
+registerPoolClass(AssertionPool, {
+  keys: ["storeTraceback"],
+  makePolicy: (core, options) =>
+    new AssertionPolicy(core, checkBoolean(options, "storeTraceback", true)),
+});

@@ -1,0 +1,214 @@
+/**
+ * The pool's events: names, listener signatures and options.
+ *
+ * @module
+ */
+
+import type {
+  ConnectionPoolEntry,
+  PoolProxiedConnection,
+} from "./connection.ts";
+
+/**
+ * What a `reset` listener is told about the return in progress (SQLAlchemy's
+ * `PoolResetState`). A frozen object.
+ *
+ * @example A custom reset scheme
+ * ```ts
+ * import { QueuePool } from "@dbpool/pool";
+ *
+ * await using pool = new QueuePool(() => ({ rollback() {} }), { resetOnReturn: null });
+ * pool.on("reset", (conn, _entry, state) => {
+ *   if (!state.terminateOnly) {
+ *     // e.g. run DISCARD ALL here
+ *   }
+ *   conn.rollback();
+ * });
+ * ```
+ */
+export interface PoolResetState {
+  /** A layer above the pool already ended the transaction; rollback mode then skips its rollback. */
+  readonly transactionWasReset: boolean;
+  /** The connection is about to be closed, not checked in (closing a detached proxy). */
+  readonly terminateOnly: boolean;
+  /** The reset runs where I/O is allowed. Always `true` in this port; kept for parity. */
+  readonly asyncioSafe: boolean;
+}
+
+/**
+ * The ten events and their listener signatures. Listeners may be sync or
+ * async; the pool awaits each in turn.
+ *
+ * @typeParam C The driver connection type.
+ *
+ * @example Counting checkouts
+ * ```ts
+ * import { QueuePool } from "@dbpool/pool";
+ *
+ * await using pool = new QueuePool(() => ({}));
+ * let checkouts = 0;
+ * pool.on("checkout", () => void checkouts++);
+ * await using _conn = await pool.connect();
+ * console.log(checkouts); // 1
+ * ```
+ */
+export interface PoolEventMap<C> {
+  /** Once per pool instance, when its first driver connection is created, before `connect`. Retried until it succeeds once. */
+  firstConnect(
+    dbapiConnection: C,
+    entry: ConnectionPoolEntry<C>,
+  ): void | Promise<void>;
+  /** For every new driver connection, including reconnects of an existing entry. */
+  connect(
+    dbapiConnection: C,
+    entry: ConnectionPoolEntry<C>,
+  ): void | Promise<void>;
+  /** On every checkout. Throwing `DisconnectionError` retries on a fresh connection. */
+  checkout(
+    dbapiConnection: C,
+    entry: ConnectionPoolEntry<C>,
+    proxy: PoolProxiedConnection<C>,
+  ): void | Promise<void>;
+  /** When a proxy's entry returns to the pool; `null` if the connection was invalidated. */
+  checkin(
+    dbapiConnection: C | null,
+    entry: ConnectionPoolEntry<C>,
+  ): void | Promise<void>;
+  /** Before the reset action on return, in every `resetOnReturn` mode. */
+  reset(
+    dbapiConnection: C,
+    entry: ConnectionPoolEntry<C>,
+    state: PoolResetState,
+  ): void | Promise<void>;
+  /** On a hard invalidation, before the connection is closed. */
+  invalidate(
+    dbapiConnection: C,
+    entry: ConnectionPoolEntry<C>,
+    error: unknown,
+  ): void | Promise<void>;
+  /** On a soft invalidation. Nothing is closed. */
+  softInvalidate(
+    dbapiConnection: C,
+    entry: ConnectionPoolEntry<C>,
+    error: unknown,
+  ): void | Promise<void>;
+  /** Before a connection still attached to an entry is closed or terminated. */
+  close(
+    dbapiConnection: C,
+    entry: ConnectionPoolEntry<C>,
+  ): void | Promise<void>;
+  /** After `detach()`. */
+  detach(
+    dbapiConnection: C,
+    entry: ConnectionPoolEntry<C>,
+  ): void | Promise<void>;
+  /** Before a detached connection is closed. */
+  closeDetached(dbapiConnection: C): void | Promise<void>;
+}
+
+/**
+ * The name of one of the ten events.
+ *
+ * @example
+ * ```ts
+ * import type { PoolEventName } from "@dbpool/pool";
+ *
+ * const name: PoolEventName = "checkout";
+ * console.log(name);
+ * ```
+ */
+export type PoolEventName = keyof PoolEventMap<unknown>;
+
+/**
+ * Any listener function, as stored in the `events` option.
+ *
+ * @example
+ * ```ts
+ * import type { PoolListenerFn } from "@dbpool/pool";
+ *
+ * const log: PoolListenerFn = (...args) => console.log(args.length);
+ * console.log(typeof log);
+ * ```
+ */
+// deno-lint-ignore no-explicit-any -- listener arguments differ per event; the map above types them.
+export type PoolListenerFn = (...args: any[]) => void | Promise<void>;
+
+/**
+ * Every event name, in SQLAlchemy's documentation order.
+ *
+ * @example
+ * ```ts
+ * import { POOL_EVENT_NAMES } from "@dbpool/pool";
+ *
+ * console.log(POOL_EVENT_NAMES.includes("checkout")); // true
+ * ```
+ */
+export const POOL_EVENT_NAMES: readonly PoolEventName[] = Object.freeze(
+  [
+    "firstConnect",
+    "connect",
+    "checkout",
+    "checkin",
+    "reset",
+    "invalidate",
+    "softInvalidate",
+    "close",
+    "detach",
+    "closeDetached",
+  ] as const,
+);
+
+/**
+ * Options of `pool.on()` and the static `Pool.on()`.
+ *
+ * @example
+ * ```ts
+ * import { QueuePool } from "@dbpool/pool";
+ *
+ * const shutdown = new AbortController();
+ * await using pool = new QueuePool(() => ({}));
+ * pool.on("checkout", () => {}, { signal: shutdown.signal, once: true, insert: true });
+ * shutdown.abort();
+ * ```
+ */
+export interface ListenOptions {
+  /** Aborting it removes the listener; an already-aborted signal registers nothing. */
+  signal?: AbortSignal;
+  /**
+   * Remove the listener before its first call.
+   *
+   * @default {false}
+   */
+  once?: boolean;
+  /**
+   * Put the listener first in its group (class-level or instance).
+   *
+   * @default {false}
+   */
+  insert?: boolean;
+}
+
+/**
+ * A legacy listener object (SQLAlchemy's `PoolListener`): only the methods
+ * present are subscribed.
+ *
+ * @typeParam C The driver connection type.
+ *
+ * @example
+ * ```ts
+ * import { QueuePool, type PoolListener } from "@dbpool/pool";
+ *
+ * const counter: PoolListener<object> = { checkout: () => {} };
+ * await using pool = new QueuePool(() => ({}), { listeners: [counter] });
+ * ```
+ */
+export interface PoolListener<C> {
+  /** As the `connect` event. */
+  connect?: PoolEventMap<C>["connect"];
+  /** As the `firstConnect` event. */
+  firstConnect?: PoolEventMap<C>["firstConnect"];
+  /** As the `checkout` event. */
+  checkout?: PoolEventMap<C>["checkout"];
+  /** As the `checkin` event. */
+  checkin?: PoolEventMap<C>["checkin"];
+}

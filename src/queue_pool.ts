@@ -1,0 +1,312 @@
+/**
+ * {@linkcode AsyncAdaptedQueuePool}, also exported as {@linkcode QueuePool}:
+ * the default pool.
+ *
+ * @module
+ */
+
+import { PoolTimeoutError } from "./errors.ts";
+import { type Creator, Pool, type PoolOptions } from "./pool.ts";
+import { Deque } from "./_deque.ts";
+import { checkBoolean, checkNullableNumber, checkNumber } from "./_options.ts";
+import { poolInternals, registerPoolClass } from "./_pool_classes.ts";
+import type { Policy, PoolCore } from "./_pool_core.ts";
+import type { PoolEntry } from "./_pool_entry.ts";
+import type { ProxiedConnection } from "./_proxied_connection.ts";
+import { WaiterQueue } from "./_waiters.ts";
+
+/**
+ * Options of {@linkcode AsyncAdaptedQueuePool}. Total simultaneous
+ * connections are `poolSize + maxOverflow`.
+ *
+ * @typeParam C The driver connection type.
+ *
+ * @example
+ * ```ts
+ * import { QueuePool, type QueuePoolOptions } from "@dbpool/pool";
+ *
+ * const options: QueuePoolOptions<object> = { poolSize: 10, maxOverflow: 5, timeoutMs: 5_000 };
+ * await using pool = new QueuePool(() => ({}), options);
+ * console.log(pool.size()); // 10
+ * ```
+ */
+export interface QueuePoolOptions<C> extends PoolOptions<C> {
+  /**
+   * Most connections kept idle in the pool; `0` means no limit (and
+   * `maxOverflow` is then ignored). Use `NullPool` to disable pooling.
+   *
+   * @default {5}
+   */
+  poolSize?: number;
+  /**
+   * Connections allowed beyond `poolSize` while checked out; an overflow
+   * connection returned to a full idle list is closed. `-1` means no limit.
+   *
+   * @default {10}
+   */
+  maxOverflow?: number;
+  /**
+   * Longest wait, in milliseconds, for a connection when the pool is
+   * exhausted: then `PoolTimeoutError`. `0` fails at once; `null` waits
+   * forever. Bounds only the wait, not the creator (pass a `signal` to
+   * `connect()` for an overall bound). SQLAlchemy's `timeout` is seconds.
+   *
+   * @default {30_000}
+   */
+  timeoutMs?: number | null;
+  /**
+   * Reuse the most recently returned idle connection instead of the oldest,
+   * so surplus connections stay idle long enough for server-side idle
+   * timeouts to reap them (pair it with `prePing` or `recycleMs`).
+   *
+   * @default {false}
+   */
+  useLifo?: boolean;
+}
+
+/** The queue pool's policy: idle deque, overflow counter, FIFO waiters. */
+class QueuePolicy<C> implements Policy<C> {
+  readonly #core: PoolCore<C>;
+  readonly poolSize: number;
+  readonly maxOverflow: number;
+  readonly timeoutMs: number | null;
+  readonly #useLifo: boolean;
+  readonly #unbounded: boolean;
+  readonly #idle = new Deque<PoolEntry<C>>();
+  readonly #waiters: WaiterQueue<ProxiedConnection<C>>;
+  /** Live entries minus `poolSize` (SQLAlchemy's `_overflow`). */
+  overflowCount: number;
+
+  constructor(
+    core: PoolCore<C>,
+    poolSize: number,
+    maxOverflow: number,
+    timeoutMs: number | null,
+    useLifo: boolean,
+  ) {
+    this.#core = core;
+    this.poolSize = poolSize;
+    this.maxOverflow = maxOverflow;
+    this.timeoutMs = timeoutMs;
+    this.#useLifo = useLifo;
+    this.#unbounded = poolSize === 0 || maxOverflow === -1;
+    this.overflowCount = -poolSize;
+    this.#waiters = new WaiterQueue(core.clock, () => this.#timeoutError());
+  }
+
+  get checkedIn(): number {
+    return this.#idle.length;
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  overflow(): number {
+    return this.poolSize === 0 ? 0 : this.overflowCount;
+  }
+
+  checkedOut(): number {
+    return this.poolSize - this.#idle.length + this.overflowCount;
+  }
+
+  acquire(
+    signal: AbortSignal | undefined,
+  ): PoolEntry<C> | Promise<ProxiedConnection<C>> {
+    if (this.#idle.length > 0) {
+      return (this.#useLifo ? this.#idle.pop() : this.#idle.shift())!;
+    }
+    if (this.#unbounded || this.overflowCount < this.maxOverflow) {
+      this.overflowCount++;
+      return this.#core.newEntry();
+    }
+    const timeoutMs = this.timeoutMs;
+    if (timeoutMs === 0) throw this.#timeoutError();
+    return this.#waiters.wait(
+      signal,
+      timeoutMs === null ? Infinity : this.#core.clock() + timeoutMs,
+    );
+  }
+
+  put(entry: PoolEntry<C>): void | Promise<void> {
+    if (entry.generation !== this.#core.generation) return this.#close(entry);
+    if (this.#waiters.length > 0) {
+      this.#waiters.grant(this.#core.checkout(entry, this.#waiters.headSignal));
+      return;
+    }
+    if (this.poolSize === 0 || this.#idle.length < this.poolSize) {
+      this.#idle.push(entry);
+      return;
+    }
+    return this.#close(entry);
+  }
+
+  discard(_entry: PoolEntry<C>): void {
+    this.overflowCount--;
+    this.#serveWaiters();
+  }
+
+  /** Closes an entry's connection (`close` event, close) and frees its capacity. */
+  async #close(entry: PoolEntry<C>): Promise<void> {
+    try {
+      await this.#core.closeConnection(entry, false);
+    } finally {
+      this.overflowCount--;
+      this.#serveWaiters();
+    }
+  }
+
+  /** Grants freed capacity to waiting callers at once (F6). */
+  #serveWaiters(): void {
+    while (
+      this.#waiters.length > 0 &&
+      (this.#unbounded || this.overflowCount < this.maxOverflow)
+    ) {
+      this.overflowCount++;
+      const signal = this.#waiters.headSignal;
+      this.#waiters.grant(this.#core.checkout(this.#core.newEntry(), signal));
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const core = this.#core;
+    core.generation++;
+    const idle = this.#idle.drain();
+    this.overflowCount -= idle.length;
+    let first: { error: unknown } | null = null;
+    for (const entry of idle) {
+      try {
+        await core.closeConnection(entry, false);
+      } catch (error) {
+        if (first === null) first = { error };
+        else {
+          core.log.error("Exception closing connection during dispose()", {
+            error,
+          });
+        }
+      }
+    }
+    this.#serveWaiters();
+    core.log.info(`Pool disposed. ${this.status()}`);
+    if (first !== null) throw first.error;
+  }
+
+  status(): string {
+    return `Pool size: ${this.poolSize}  Connections in pool: ${this.checkedIn} Current Overflow: ${this.overflow()} Current Checked out connections: ${this.checkedOut()}`;
+  }
+
+  #timeoutError(): PoolTimeoutError {
+    const timeoutMs = this.timeoutMs ?? Infinity;
+    return new PoolTimeoutError(
+      `QueuePool limit of size ${this.poolSize} overflow ${this.overflow()} reached, connection timed out, timeout ${timeoutMs} ms`,
+      {
+        size: this.poolSize,
+        overflow: this.overflow(),
+        checkedOut: this.checkedOut(),
+        timeoutMs,
+      },
+    );
+  }
+}
+
+function policyOf<C>(pool: object): QueuePolicy<C> {
+  return poolInternals.core<C>(pool).policy as QueuePolicy<C>;
+}
+
+/**
+ * The default pool: keeps up to `poolSize` idle connections and allows up to
+ * `poolSize + maxOverflow` at once. When exhausted, callers wait in FIFO
+ * order, up to `timeoutMs`, and a returned connection is handed directly to
+ * the oldest waiter. SQLAlchemy's `QueuePool` and `AsyncAdaptedQueuePool`
+ * in one class (JavaScript has no threads); also exported as
+ * {@linkcode QueuePool}.
+ *
+ * Connections are made lazily: a pool reaches `poolSize` connections only if
+ * that many are ever used at once.
+ *
+ * @typeParam C The driver connection type.
+ *
+ * @example Connect, use, return
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncAdaptedQueuePool } from "@dbpool/pool";
+ *
+ * await using pool = new AsyncAdaptedQueuePool(() => ({ rollback() {} }), {
+ *   poolSize: 2,
+ *   maxOverflow: 1,
+ *   timeoutMs: 1_000,
+ * });
+ * {
+ *   await using conn = await pool.connect();
+ *   assert.equal(pool.checkedOut(), 1);
+ *   assert(conn.isValid);
+ * }
+ * assert.equal(
+ *   pool.status(),
+ *   "Pool size: 2  Connections in pool: 1 Current Overflow: -1 Current Checked out connections: 0",
+ * );
+ * ```
+ */
+export class AsyncAdaptedQueuePool<C> extends Pool<C> {
+  /**
+   * Makes a queue pool. No connection is made until the first `connect()`.
+   *
+   * @param creator Makes a driver connection; receives the entry that will own it.
+   * @param options The pool's options.
+   * @throws {TypeError} For an unknown option key or a value of the wrong type.
+   * @throws {RangeError} For a number out of range (`poolSize < 0`,
+   *   `maxOverflow < -1`, negative or non-finite `timeoutMs`, …).
+   */
+  constructor(creator: Creator<C>, options?: QueuePoolOptions<C>) {
+    super(creator, options);
+  }
+
+  /** The `poolSize` option: most idle connections kept. */
+  size(): number {
+    return policyOf<C>(this).poolSize;
+  }
+
+  /** Idle connections in the pool now. */
+  checkedIn(): number {
+    return policyOf<C>(this).checkedIn;
+  }
+
+  /** Connections checked out now (live entries that are not idle). */
+  checkedOut(): number {
+    return policyOf<C>(this).checkedOut();
+  }
+
+  /**
+   * The overflow counter: live connections minus `poolSize` (negative while
+   * the pool has fewer than `poolSize`); `0` when `poolSize` is `0`.
+   */
+  overflow(): number {
+    return policyOf<C>(this).overflow();
+  }
+
+  /** The `timeoutMs` option: milliseconds, or `null` for no limit. */
+  timeout(): number | null {
+    return policyOf<C>(this).timeoutMs;
+  }
+
+  /**
+   * Callers waiting for a connection now. An addition to SQLAlchemy's
+   * counters, for metrics.
+   */
+  waiting(): number {
+    return policyOf<C>(this).waiting;
+  }
+}
+
+registerPoolClass(AsyncAdaptedQueuePool, {
+  keys: ["poolSize", "maxOverflow", "timeoutMs", "useLifo"],
+  makePolicy(core, options) {
+    const poolSize = checkNumber(options, "poolSize", 5, 0, true);
+    const maxOverflow = checkNumber(options, "maxOverflow", 10, -1, true);
+    const timeoutMs = checkNullableNumber(options, "timeoutMs", 30_000, 0);
+    const useLifo = checkBoolean(options, "useLifo", false);
+    return new QueuePolicy(core, poolSize, maxOverflow, timeoutMs, useLifo);
+  },
+});
+
+export { AsyncAdaptedQueuePool as QueuePool };
