@@ -22,6 +22,8 @@ export class ListenerRecord {
   readonly fn: PoolListenerFn;
   readonly once: boolean;
   removed = false;
+  /** A `once` record already called (removal alone does not stop a dispatch in progress). */
+  consumed = false;
   /** Set while registered with an abort signal. */
   detachSignal: (() => void) | null = null;
   constructor(event: PoolEventName, fn: PoolListenerFn, once: boolean) {
@@ -259,9 +261,11 @@ export class InstanceListeners {
     }
   }
 
-  /** Removes a `once` record before its first call; `false` if it was already gone. */
+  /** Removes a `once` record before its first call; `false` if it was already called. */
   consumeOnce(record: ListenerRecord): boolean {
-    if (record.removed) return false;
+    if (record.consumed) return false;
+    record.consumed = true;
+    if (record.removed) return true; // removed during this dispatch: still called (§9.1)
     this.#remove(record);
     if (!record.removed) {
       // A class-level record.

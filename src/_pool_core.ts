@@ -674,6 +674,11 @@ export class PoolCore<C> {
     this.#finalizer?.unregister(proxy);
     if (connection === null) return RESOLVED;
     if (detached) return this.#closeDetached(entry, connection);
+    if (entry.users <= 0) {
+      // A double return: warn before any reset touches the connection (§13.1 #16).
+      this.log.warn(`Double checkin attempted on ${entry}`);
+      return RESOLVED;
+    }
     const compiled = this.listeners.compiled;
     if (
       compiled.reset.length === 0 && compiled.checkin.length === 0 &&

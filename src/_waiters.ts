@@ -114,11 +114,29 @@ export class WaiterQueue<T> {
    * @returns `false` when no waiter is queued (the value was not taken).
    */
   grant(value: T | PromiseLike<T>): boolean {
+    this.settleAborted();
     const waiter = this.#head;
     if (waiter === null) return false;
     this.#unlink(waiter);
     waiter.resolve(value);
     return true;
+  }
+
+  /**
+   * Rejects the head waiters whose signal has aborted but whose abort
+   * listener has not run yet (a value released from an earlier listener of
+   * the same signal, during its dispatch), so no value is handed to a
+   * cancelled caller. Call it before reading {@linkcode headSignal} to grant.
+   *
+   * @returns The number of waiters left.
+   */
+  settleAborted(): number {
+    for (let head = this.#head; head !== null; head = this.#head) {
+      const group = head.group;
+      if (group === null || !group.signal.aborted) break;
+      this.#abortGroup(group);
+    }
+    return this.#length;
   }
 
   /** Rejects every waiter with `reason` (used when a pool closes for good). */

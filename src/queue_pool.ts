@@ -130,7 +130,7 @@ class QueuePolicy<C> implements Policy<C> {
 
   put(entry: PoolEntry<C>): void | Promise<void> {
     if (entry.generation !== this.#core.generation) return this.#close(entry);
-    if (this.#waiters.length > 0) {
+    if (this.#waiters.settleAborted() > 0) {
       this.#waiters.grant(this.#core.checkout(entry, this.#waiters.headSignal));
       return;
     }
@@ -159,7 +159,7 @@ class QueuePolicy<C> implements Policy<C> {
   /** Grants freed capacity to waiting callers at once (F6). */
   #serveWaiters(): void {
     while (
-      this.#waiters.length > 0 &&
+      this.#waiters.settleAborted() > 0 &&
       (this.#unbounded || this.overflowCount < this.maxOverflow)
     ) {
       this.overflowCount++;

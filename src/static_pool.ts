@@ -8,6 +8,7 @@ import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
 import type { Policy, PoolCore } from "./_pool_core.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
+import type { ProxiedConnection } from "./_proxied_connection.ts";
 
 /** One entry, shared; a replaced entry's connection is closed once unused (F10). */
 class StaticPolicy<C> implements Policy<C> {
@@ -18,17 +19,24 @@ class StaticPolicy<C> implements Policy<C> {
     this.#core = core;
   }
 
-  acquire(): PoolEntry<C> {
+  acquire(
+    signal: AbortSignal | undefined,
+  ): PoolEntry<C> | Promise<ProxiedConnection<C>> {
     let entry = this.#entry;
+    let retired: void | Promise<void> = undefined;
     if (entry !== null && entry.connecting === null && this.#spent(entry)) {
-      this.#retire(entry);
+      retired = this.#retire(entry);
       entry = null;
     }
     if (entry === null) {
       entry = this.#core.newEntry();
       this.#entry = entry;
     }
-    return entry;
+    if (retired === undefined) return entry;
+    // Check out once the old connection is closed, so that a `close`
+    // listener's error rejects this connect() instead of going unhandled.
+    const taken = entry;
+    return retired.then(() => this.#core.checkout(taken, signal));
   }
 
   /** Hard-invalidated, or stale by soft/pool invalidation or age. */

@@ -1,0 +1,739 @@
+import assert from "node:assert/strict";
+import {
+  AssertionPool,
+  AsyncAdaptedQueuePool,
+  CONSOLE_LOGGER,
+  type Creator,
+  DisconnectionError,
+  NullPool,
+  Pool,
+  type PoolListener,
+  QueuePool,
+  StaticPool,
+} from "../mod.ts";
+import { SingletonContextPool } from "./singleton_context_pool.ts";
+import {
+  FakeClock,
+  type FakeConnection,
+  FakeDriver,
+  type RecordedEvent,
+  recordEvents,
+  recordingLogger,
+} from "./_test_fake_driver.ts";
+
+/** A subclass, to check class-level scoping. */
+class MyPool<C> extends QueuePool<C> {}
+
+/** Checks events by identity: same names, same argument count, `===` arguments (plain objects: deep-equal). */
+function assertEvents(
+  actual: readonly RecordedEvent[],
+  expected: readonly [string, ...unknown[]][],
+): void {
+  assert.deepEqual(
+    actual.map((e) => e.name),
+    expected.map(([name]) => name),
+  );
+  actual.forEach((event, i) => {
+    const args = expected[i]!.slice(1);
+    assert.equal(
+      event.args.length,
+      args.length,
+      `${event.name}: ${event.args.length} arguments`,
+    );
+    args.forEach((arg, j) => {
+      if (
+        arg !== null && typeof arg === "object" &&
+        Object.getPrototypeOf(arg) === Object.prototype
+      ) {
+        assert.deepEqual(event.args[j], arg, `${event.name} argument ${j}`);
+      } else {
+        assert.equal(event.args[j], arg, `${event.name} argument ${j}`);
+      }
+    });
+  });
+}
+
+/** Checks out and returns one connection. */
+async function cycle<C>(pool: Pool<C>): Promise<void> {
+  const proxy = await pool.connect();
+  await proxy.close();
+}
+
+// ------------------------------------------------------------------ O. Events API
+
+Deno.test("Pool.on() registers a class-level listener for every pool class, existing and future instances (#92)", async () => {
+  const driver = new FakeDriver();
+  const options = { dialect: driver.dialect };
+  await using existing = new QueuePool(driver.creator, options);
+  const seen: FakeConnection[] = [];
+  using _listener = Pool.on("connect", (conn) => {
+    seen.push(conn as FakeConnection);
+  });
+  await using nullPool = new NullPool(driver.creator, options);
+  await using staticPool = new StaticPool(driver.creator, options);
+  await using assertionPool = new AssertionPool(driver.creator, options);
+  await using singleton = new SingletonContextPool(driver.creator, options);
+  await using sub = new MyPool(driver.creator, options);
+  for (
+    const pool of [
+      existing,
+      nullPool,
+      staticPool,
+      assertionPool,
+      singleton,
+      sub,
+    ]
+  ) {
+    await cycle(pool);
+  }
+  assert.deepEqual(seen, driver.connections);
+  assert.equal(seen.length, 6);
+});
+
+Deno.test("QueuePool.on() applies to the queue pool under both names and to its subclasses, not to other classes (#92)", async () => {
+  const driver = new FakeDriver();
+  const options = { dialect: driver.dialect };
+  const seen: string[] = [];
+  using _listener = QueuePool.on("checkout", (conn) => {
+    seen.push(`queue#${(conn as FakeConnection).id}`);
+  });
+  await using queue = new AsyncAdaptedQueuePool(driver.creator, options);
+  await using sub = new MyPool(driver.creator, options);
+  await using nullPool = new NullPool(driver.creator, options);
+  await using staticPool = new StaticPool(driver.creator, options);
+  await cycle(queue); // #1
+  await cycle(sub); // #2
+  await cycle(nullPool); // #3
+  await cycle(staticPool); // #4
+  assert.deepEqual(seen, ["queue#1", "queue#2"]);
+});
+
+Deno.test("a subclass's class-level listener applies to that subclass only, and NullPool's not to StaticPool (#92)", async () => {
+  const driver = new FakeDriver();
+  const options = { dialect: driver.dialect };
+  const seen: string[] = [];
+  using _sub = MyPool.on("connect", (conn) => {
+    seen.push(`MyPool#${(conn as FakeConnection).id}`);
+  });
+  using _null = NullPool.on("connect", (conn) => {
+    seen.push(`NullPool#${(conn as FakeConnection).id}`);
+  });
+  await using queue = new QueuePool(driver.creator, options);
+  await using sub = new MyPool(driver.creator, options);
+  await using nullPool = new NullPool(driver.creator, options);
+  await using staticPool = new StaticPool(driver.creator, options);
+  await cycle(queue); // #1
+  await cycle(sub); // #2
+  await cycle(nullPool); // #3
+  await cycle(staticPool); // #4
+  assert.deepEqual(seen, ["MyPool#2", "NullPool#3"]);
+});
+
+Deno.test("class-level listeners fire before instance listeners; insert: true moves a listener to the front of its group (#92)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new MyPool(driver.creator, { dialect: driver.dialect });
+  const order: string[] = [];
+  // Instance listeners registered first, one of them with insert: true.
+  pool.on("checkout", () => void order.push("instance-1"));
+  pool.on("checkout", () => void order.push("instance-2"), { insert: true });
+  using _a = Pool.on("checkout", () => void order.push("Pool"));
+  using _b = MyPool.on("checkout", () => void order.push("MyPool"));
+  using _c = QueuePool.on("checkout", () => void order.push("QueuePool"));
+  using _d = QueuePool.on(
+    "checkout",
+    () => void order.push("QueuePool-first"),
+    {
+      insert: true,
+    },
+  );
+  await cycle(pool);
+  assert.deepEqual(order, [
+    "QueuePool-first",
+    "Pool",
+    "MyPool",
+    "QueuePool",
+    "instance-2",
+    "instance-1",
+  ]);
+});
+
+Deno.test("with listeners one, two (insert: true), three, the order is two, one, three", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const order: string[] = [];
+  pool.on("connect", () => void order.push("one"));
+  pool.on("connect", () => void order.push("two"), { insert: true });
+  pool.on("connect", () => void order.push("three"));
+  await cycle(pool);
+  assert.deepEqual(order, ["two", "one", "three"]);
+});
+
+Deno.test("pool.off() stops further calls (#93)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  let calls = 0;
+  let others = 0;
+  const listener = () => void calls++;
+  pool.on("checkout", listener);
+  pool.on("checkout", () => void others++);
+  await cycle(pool);
+  pool.off("checkout", listener);
+  await cycle(pool);
+  assert.equal(calls, 1);
+  assert.equal(others, 2);
+  // Removing something that is not registered does nothing.
+  pool.off("checkout", listener);
+  pool.off("checkin", listener);
+});
+
+Deno.test("disposing the Disposable returned by on() stops further calls, for instance and class-level listeners (#93)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const calls: string[] = [];
+  const instance = pool.on("checkout", () => void calls.push("instance"));
+  using klass = QueuePool.on("checkout", () => void calls.push("class"));
+  await cycle(pool);
+  instance[Symbol.dispose]();
+  klass[Symbol.dispose]();
+  await cycle(pool);
+  assert.deepEqual(calls, ["class", "instance"]);
+  // Disposing twice is harmless.
+  instance[Symbol.dispose]();
+  klass[Symbol.dispose]();
+});
+
+Deno.test("aborting a listener's signal stops further calls; an already-aborted signal registers nothing (#93)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const calls: string[] = [];
+  const controller = new AbortController();
+  using _instance = pool.on("checkout", () => void calls.push("instance"), {
+    signal: controller.signal,
+  });
+  using _class = Pool.on("checkout", () => void calls.push("class"), {
+    signal: controller.signal,
+  });
+  using _never = pool.on("checkout", () => void calls.push("never"), {
+    signal: AbortSignal.abort(),
+  });
+  using _neverClass = Pool.on(
+    "checkout",
+    () => void calls.push("never-class"),
+    {
+      signal: AbortSignal.abort(),
+    },
+  );
+  await cycle(pool);
+  controller.abort();
+  await cycle(pool);
+  assert.deepEqual(calls, ["class", "instance"]);
+});
+
+Deno.test("registering an unknown event name throws TypeError (#94)", async () => {
+  await using pool = new QueuePool(() => ({}));
+  const listener = () => {};
+  type AnyName = Parameters<typeof pool.on>[0];
+  const bad = "checked_out" as AnyName;
+  assert.throws(() => pool.on(bad, listener), TypeError);
+  assert.throws(() => pool.off(bad, listener), TypeError);
+  assert.throws(() => Pool.on(bad, listener), TypeError);
+  assert.throws(() => QueuePool.on(bad, listener), TypeError);
+  assert.throws(
+    () => new QueuePool(() => ({}), { events: [[bad, listener]] }),
+    TypeError,
+  );
+  // Upstream's tuple order (listener first) is an unknown name here.
+  assert.throws(
+    () =>
+      new QueuePool(() => ({}), {
+        events: [[listener as unknown as AnyName, listener]],
+      }),
+    TypeError,
+  );
+});
+
+Deno.test("every event receives exactly the arguments of §9.2, in order (#95)", async () => {
+  const driver = new FakeDriver();
+  const entries: unknown[] = [];
+  const creator: Creator<FakeConnection> = (entry) => {
+    entries.push(entry);
+    return driver.creator(entry);
+  };
+  await using pool = new QueuePool(creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+  });
+  const rec = recordEvents(pool);
+  const p1 = await pool.connect();
+  const softError = new Error("soft");
+  await p1.invalidate(softError, { soft: true });
+  await p1.close();
+  const p2 = await pool.connect(); // replaced after the soft invalidation
+  const hardError = new Error("hard");
+  await p2.invalidate(hardError);
+  const p3 = await pool.connect();
+  await p3.detach();
+  await p3.close();
+  const [c1, c2, c3] = driver.connections;
+  const entry = entries[0];
+  assert.equal(entries.length, 3);
+  assert.ok(entries.every((e) => e === entry));
+  assertEvents(rec.events, [
+    ["firstConnect", c1, entry],
+    ["connect", c1, entry],
+    ["checkout", c1, entry, p1],
+    ["softInvalidate", c1, entry, softError],
+    ["reset", c1, entry, {
+      transactionWasReset: false,
+      terminateOnly: false,
+      asyncioSafe: true,
+    }],
+    ["checkin", c1, entry],
+    ["close", c1, entry],
+    ["connect", c2, entry],
+    ["checkout", c2, entry, p2],
+    ["invalidate", c2, entry, hardError],
+    ["close", c2, entry],
+    ["checkin", null, entry],
+    ["connect", c3, entry],
+    ["checkout", c3, entry, p3],
+    ["detach", c3, entry],
+    ["reset", c3, entry, {
+      transactionWasReset: false,
+      terminateOnly: true,
+      asyncioSafe: true,
+    }],
+    ["closeDetached", c3],
+  ]);
+});
+
+Deno.test("invalidate and softInvalidate pass undefined as the third argument when no error is given (#95)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const proxy = await pool.connect();
+  const rec = recordEvents(pool);
+  await proxy.invalidate(undefined, { soft: true });
+  await proxy.invalidate();
+  const [soft, hard] = [rec.events[0]!, rec.events[1]!];
+  assert.equal(soft.name, "softInvalidate");
+  assert.equal(soft.args.length, 3);
+  assert.equal(soft.args[2], undefined);
+  assert.equal(hard.name, "invalidate");
+  assert.equal(hard.args.length, 3);
+  assert.equal(hard.args[2], undefined);
+});
+
+// ------------------------------------------------------------------ Listener options and dispatch
+
+Deno.test("once: the listener is removed before its first call", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  let calls = 0;
+  pool.on("checkout", () => {
+    calls++;
+    throw new Error("first checkout listener failed");
+  }, { once: true });
+  await assert.rejects(pool.connect(), /first checkout listener failed/);
+  // Even though it threw, it was already removed.
+  await cycle(pool);
+  await cycle(pool);
+  assert.equal(calls, 1);
+});
+
+Deno.test("once: a dispatch that starts while the once listener is still running does not call it again", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  let calls = 0;
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+  const { promise: entered, resolve: enter } = Promise.withResolvers<void>();
+  pool.on("checkout", async () => {
+    calls++;
+    enter();
+    await gate;
+  }, { once: true });
+  const first = pool.connect();
+  await entered;
+  const second = await pool.connect(); // its checkout dispatch runs now
+  open();
+  const proxy = await first;
+  assert.equal(calls, 1);
+  await proxy.close();
+  await second.close();
+});
+
+Deno.test("once works for class-level listeners too", async () => {
+  const driver = new FakeDriver();
+  await using a = new QueuePool(driver.creator, { dialect: driver.dialect });
+  await using b = new QueuePool(driver.creator, { dialect: driver.dialect });
+  let calls = 0;
+  using _once = QueuePool.on("connect", () => void calls++, { once: true });
+  await cycle(a);
+  await cycle(b);
+  assert.equal(calls, 1);
+});
+
+Deno.test("a listener added during a dispatch takes effect from the next dispatch", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const calls: string[] = [];
+  let added = false;
+  pool.on("checkout", () => {
+    calls.push("adder");
+    if (!added) {
+      added = true;
+      pool.on("checkout", () => void calls.push("added"));
+      Pool.on("checkout", () => void calls.push("added-class"), {
+        signal: cleanup.signal,
+      });
+    }
+  });
+  const cleanup = new AbortController();
+  try {
+    await cycle(pool);
+    assert.deepEqual(calls, ["adder"]);
+    await cycle(pool);
+    assert.deepEqual(calls, ["adder", "added-class", "adder", "added"]);
+  } finally {
+    cleanup.abort();
+  }
+});
+
+Deno.test("a listener removed during a dispatch takes effect from the next dispatch", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const calls: string[] = [];
+  const later = () => void calls.push("later");
+  pool.on("checkout", () => {
+    calls.push("remover");
+    pool.off("checkout", later);
+  });
+  pool.on("checkout", later);
+  await cycle(pool);
+  await cycle(pool);
+  assert.deepEqual(calls, ["remover", "later", "remover"]);
+});
+
+Deno.test("a once listener removed during a dispatch is still called in that dispatch, like any other listener", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const calls: string[] = [];
+  const onceListener = () => void calls.push("once");
+  const plain = () => void calls.push("plain");
+  pool.on("checkout", () => {
+    calls.push("remover");
+    pool.off("checkout", onceListener);
+    pool.off("checkout", plain);
+  });
+  pool.on("checkout", onceListener, { once: true });
+  pool.on("checkout", plain);
+  await cycle(pool);
+  await cycle(pool);
+  assert.deepEqual(calls, ["remover", "once", "plain", "remover"]);
+});
+
+Deno.test("async listeners are awaited in order, each before the next starts", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const calls: string[] = [];
+  pool.on("checkout", async () => {
+    calls.push("a:start");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    calls.push("a:end");
+  });
+  pool.on("checkout", () => void calls.push("b"));
+  pool.on("checkout", async () => {
+    await Promise.resolve();
+    calls.push("c");
+  });
+  const proxy = await pool.connect();
+  assert.deepEqual(calls, ["a:start", "a:end", "b", "c"]);
+  await proxy.close();
+});
+
+Deno.test("a listener that throws skips the remaining listeners of that dispatch", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const calls: string[] = [];
+  const failure = new Error("checkin listener failed");
+  pool.on("checkin", () => {
+    calls.push("first");
+    throw failure;
+  });
+  pool.on("checkin", () => void calls.push("second"));
+  const proxy = await pool.connect();
+  await assert.rejects(proxy.close(), (e) => e === failure);
+  assert.deepEqual(calls, ["first"]);
+  assert.equal(pool.checkedIn(), 1);
+});
+
+// ------------------------------------------------------------------ P. Logging
+
+Deno.test("the logger name is dbpool.pool.AsyncAdaptedQueuePool, with loggingName as a suffix (#96)", async () => {
+  for (
+    const [options, name] of [
+      [{}, "dbpool.pool.AsyncAdaptedQueuePool"],
+      [{ loggingName: "myname" }, "dbpool.pool.AsyncAdaptedQueuePool.myname"],
+    ] as const
+  ) {
+    for (const cls of [QueuePool, AsyncAdaptedQueuePool]) {
+      const { logger, lines } = recordingLogger();
+      await using pool = new cls(() => ({}), {
+        ...options,
+        logger,
+        echo: "debug",
+      });
+      await cycle(pool);
+      await pool.dispose();
+      assert.ok(lines.length > 0);
+      for (const line of lines) assert.equal(line.context.logger, name);
+    }
+  }
+});
+
+Deno.test("the default console-backed logger prints the logger name as a prefix (#96)", async () => {
+  const printed: [string, unknown[]][] = [];
+  // The default logger writes to the console: stub it (and restore it below).
+  const stubbed = globalThis.console;
+  const saved = {
+    debug: stubbed.debug,
+    info: stubbed.info,
+    warn: stubbed.warn,
+    error: stubbed.error,
+  };
+  for (const level of ["debug", "info", "warn", "error"] as const) {
+    stubbed[level] = (...args: unknown[]) => void printed.push([level, args]);
+  }
+  try {
+    await using pool = new QueuePool(() => ({}), {
+      loggingName: "myname",
+      echo: true,
+    });
+    assert.equal(pool.loggingName, "myname");
+    const proxy = await pool.connect();
+    await proxy.invalidate();
+    await proxy.invalidate();
+    // And directly: the context's logger name becomes the prefix.
+    CONSOLE_LOGGER.debug("line", { logger: "some.name" });
+    CONSOLE_LOGGER.info("plain");
+  } finally {
+    Object.assign(stubbed, saved);
+  }
+  assert.deepEqual(printed, [
+    ["info", [
+      "[dbpool.pool.AsyncAdaptedQueuePool.myname] Invalidate connection <Object #1>",
+    ]],
+    ["warn", [
+      "[dbpool.pool.AsyncAdaptedQueuePool.myname] Can't invalidate an already-closed connection.",
+    ]],
+    ["debug", ["[some.name] line"]],
+    ["info", ["plain"]],
+    [
+      "info",
+      [
+        "[dbpool.pool.AsyncAdaptedQueuePool.myname] Pool disposed. Pool size: 5  Connections in pool: 0 Current Overflow: -5 Current Checked out connections: 0",
+      ],
+    ],
+  ]);
+});
+
+/** Runs one scenario that produces every kind of line and returns them. */
+async function transcript(
+  echo: boolean | "debug" | undefined,
+): Promise<[string, string][]> {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+    clock: clock.fn,
+    recycleMs: 1_000,
+    ...(echo === undefined ? {} : { echo }),
+  });
+  await cycle(pool);
+  const b = await pool.connect();
+  await b.invalidate(new Error("boom"));
+  await b.invalidate();
+  await cycle(pool);
+  clock.advance(1_001);
+  const d = await pool.connect(); // recycled
+  await d.invalidate(undefined, { soft: true });
+  await d.close();
+  driver.failClose = new Error("close failed");
+  await pool.dispose();
+  driver.failClose = null;
+  await using _recreated = pool.recreate();
+  return lines.map((l) => [l.level, l.line]);
+}
+
+const FULL_TRANSCRIPT: [string, string][] = [
+  ["debug", "Created new connection <FakeConnection #1>"],
+  ["debug", "Connection <FakeConnection #1> checked out from pool"],
+  ["debug", "Connection <FakeConnection #1> being returned to pool"],
+  ["debug", "Connection <FakeConnection #1> rollback-on-return"],
+  ["debug", "Connection <FakeConnection #1> checked out from pool"],
+  ["info", "Invalidate connection <FakeConnection #1> (reason: Error:boom)"],
+  ["debug", "Hard-closing connection <FakeConnection #1>"],
+  ["warn", "Can't invalidate an already-closed connection."],
+  ["debug", "Created new connection <FakeConnection #2>"],
+  ["debug", "Connection <FakeConnection #2> checked out from pool"],
+  ["debug", "Connection <FakeConnection #2> being returned to pool"],
+  ["debug", "Connection <FakeConnection #2> rollback-on-return"],
+  ["info", "Connection <FakeConnection #2> exceeded timeout; recycling"],
+  ["debug", "Hard-closing connection <FakeConnection #2>"],
+  ["debug", "Created new connection <FakeConnection #3>"],
+  ["debug", "Connection <FakeConnection #3> checked out from pool"],
+  ["info", "Soft Invalidate connection <FakeConnection #3>"],
+  ["debug", "Connection <FakeConnection #3> being returned to pool"],
+  ["debug", "Connection <FakeConnection #3> rollback-on-return"],
+  ["debug", "Closing connection <FakeConnection #3>"],
+  ["error", "Exception closing connection <FakeConnection #3>"],
+  [
+    "info",
+    "Pool disposed. Pool size: 5  Connections in pool: 0 Current Overflow: -5 Current Checked out connections: 0",
+  ],
+  ["info", "Pool recreating"],
+];
+
+Deno.test('echo: "debug" emits the debug, info, warn and error lines (#97)', async () => {
+  assert.deepEqual(await transcript("debug"), FULL_TRANSCRIPT);
+});
+
+Deno.test("echo: true emits the info lines but not the checkout/checkin debug lines (#97)", async () => {
+  assert.deepEqual(
+    await transcript(true),
+    FULL_TRANSCRIPT.filter(([level]) => level !== "debug"),
+  );
+});
+
+Deno.test("echo unset or false: only warn and error lines reach the logger (#97)", async () => {
+  const expected = FULL_TRANSCRIPT.filter(([level]) =>
+    level === "warn" || level === "error"
+  );
+  assert.deepEqual(await transcript(undefined), expected);
+  assert.deepEqual(await transcript(false), expected);
+});
+
+// ------------------------------------------------------------------ Q. Legacy listeners
+
+Deno.test("a legacy listener object gets only the methods it has subscribed; counts over n checkouts are connect 1, checkout n, checkin n (#98)", async () => {
+  const driver = new FakeDriver();
+  const counts: Record<string, number> = {};
+  const bump = (name: string) => counts[name] = (counts[name] ?? 0) + 1;
+  const connectAndCheckin: PoolListener<FakeConnection> = {
+    connect: () => void bump("a.connect"),
+    checkin: () => void bump("a.checkin"),
+  };
+  const checkoutOnly: PoolListener<FakeConnection> = {
+    checkout: () => void bump("b.checkout"),
+  };
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+    listeners: [connectAndCheckin, checkoutOnly],
+  });
+  const rec = recordEvents(pool);
+  for (let i = 0; i < 3; i++) await cycle(pool);
+  assert.equal(driver.connections.length, 1);
+  assert.deepEqual(counts, { "a.connect": 1, "b.checkout": 3, "a.checkin": 3 });
+  // Only the subscribed events: no listener was added for reset, close...
+  assert.equal(rec.names().filter((n) => n.startsWith("reset")).length, 3);
+});
+
+Deno.test("legacy listener via addListener(): n - 1 checkins when the last checkout ended in detach() (#98)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+  });
+  const calls: string[] = [];
+  class Watcher implements PoolListener<FakeConnection> {
+    readonly tag = "w";
+    firstConnect(conn: FakeConnection) {
+      calls.push(`${this.tag}.firstConnect#${conn.id}`);
+    }
+    connect(conn: FakeConnection) {
+      calls.push(`${this.tag}.connect#${conn.id}`);
+    }
+    checkout(conn: FakeConnection) {
+      calls.push(`${this.tag}.checkout#${conn.id}`);
+    }
+    checkin(conn: FakeConnection | null) {
+      calls.push(`${this.tag}.checkin#${conn?.id}`);
+    }
+  }
+  pool.addListener(new Watcher());
+  await cycle(pool);
+  await cycle(pool);
+  const last = await pool.connect();
+  await last.detach();
+  await last.close();
+  assert.deepEqual(calls, [
+    "w.firstConnect#1",
+    "w.connect#1",
+    "w.checkout#1",
+    "w.checkin#1",
+    "w.checkout#1",
+    "w.checkin#1",
+    "w.checkout#1",
+  ]);
+});
+
+Deno.test("addListener() and the listeners option reject a non-object with TypeError", async () => {
+  await using pool = new QueuePool(() => ({}));
+  assert.throws(
+    () => pool.addListener(null as unknown as PoolListener<object>),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      new QueuePool(() => ({}), {
+        listeners: [42 as unknown as PoolListener<object>],
+      }),
+    TypeError,
+  );
+});
+
+Deno.test("a legacy checkout method that throws DisconnectionError once: reconnect on the same entry, all checkout listeners run again (#99)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const calls: string[] = [];
+  pool.on("checkout", (conn) => void calls.push(`first#${conn.id}`));
+  const rec = recordEvents(pool); // before the legacy listener, so it sees round 1
+  let thrown = false;
+  pool.addListener({
+    checkout(conn) {
+      calls.push(`legacy#${conn.id}`);
+      if (!thrown) {
+        thrown = true;
+        throw new DisconnectionError("connection is dead");
+      }
+    },
+  });
+  const proxy = await pool.connect();
+  const [c1, c2] = driver.connections;
+  assert.equal(proxy.dbapiConnection, c2);
+  assert.deepEqual(calls, ["first#1", "legacy#1", "first#2", "legacy#2"]);
+  assert.deepEqual(rec.names(), [
+    "firstConnect#1",
+    "connect#1",
+    "checkout#1",
+    "invalidate#1",
+    "close#1",
+    "connect#2",
+    "checkout#2",
+  ]);
+  const invalidate = rec.events.find((e) => e.name === "invalidate")!;
+  assert.ok(invalidate.args[2] instanceof DisconnectionError);
+  // Same entry for both connections.
+  const connects = rec.events.filter((e) => e.name === "connect");
+  assert.equal(connects[0]!.args[1], connects[1]!.args[1]);
+  assert.equal(c1!.open, false);
+  assert.deepEqual(c1!.calls, ["terminate"]);
+  await proxy.close();
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+});

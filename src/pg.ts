@@ -1,0 +1,405 @@
+/**
+ * node-postgres adapter: a {@linkcode Dialect} for `npm:pg`'s `Client` and
+ * a creator that connects one client per pool slot.
+ *
+ * - `rollback` / `commit` send `ROLLBACK` / `COMMIT`, and nothing when the
+ *   client is known to be idle.
+ * - `inTransaction` comes from the transaction status of the protocol's last
+ *   ReadyForQuery message (`I` idle, `T` in a transaction, `E` in a failed
+ *   transaction), so returning an idle connection costs no round trip.
+ * - `isDisconnect` recognises real failures: SQLSTATE class 08, 57P01,
+ *   57P02, 57P03 (and the other session-ending codes), `FATAL` errors,
+ *   `ECONNRESET`, `EPIPE`, and node-postgres's "Connection terminated"
+ *   errors.
+ * - `close` ends the client gracefully (at most 5 s), `terminate` destroys
+ *   its socket at once.
+ *
+ * {@linkcode pgCreator} also attaches an `error` listener to each client:
+ * node-postgres emits `error` when the server or the network drops an idle
+ * client, and an unhandled `error` event would end the process. The error is
+ * remembered, and makes `ping` return `false` without a round trip.
+ *
+ * @example With a pool
+ * ```ts ignore
+ * import { QueuePool } from "@dbpool/pool";
+ * import { PG_DIALECT, pgCreator } from "@dbpool/pool/pg";
+ *
+ * await using pool = new QueuePool(
+ *   pgCreator("postgres://app:secret@localhost:5432/app"),
+ *   { dialect: PG_DIALECT, poolSize: 10, prePing: true },
+ * );
+ * await using conn = await pool.connect();
+ * const { rows } = await conn.driverConnection!.query("SELECT now() AS now");
+ * console.log(rows[0].now);
+ * ```
+ *
+ * @example The dialect on its own
+ * ```ts ignore
+ * import assert from "node:assert/strict";
+ * import { PG_DIALECT, pgCreator } from "@dbpool/pool/pg";
+ *
+ * const client = await pgCreator(Deno.env.get("DATABASE_URL"))();
+ * assert.equal(PG_DIALECT.inTransaction(client), false);
+ * await client.query("BEGIN");
+ * assert.equal(PG_DIALECT.inTransaction(client), true);
+ * await PG_DIALECT.rollback(client);
+ * assert.equal(await PG_DIALECT.ping(client), true);
+ * await PG_DIALECT.close(client);
+ * ```
+ *
+ * @module
+ */
+
+// @ts-types="@types/pg"
+import pg from "pg";
+// @ts-types="@types/pg"
+import type * as pgTypes from "pg";
+import type { Dialect } from "./dialect.ts";
+import { isPostgresDisconnectError } from "./_postgres_errors.ts";
+
+export type { Dialect } from "./dialect.ts";
+
+/**
+ * node-postgres's `Client` (`npm:pg`, typed by `@types/pg`): the driver
+ * connection of this adapter.
+ *
+ * @example
+ * ```ts ignore
+ * import type { PgClient } from "@dbpool/pool/pg";
+ * import { pgCreator } from "@dbpool/pool/pg";
+ *
+ * const client: PgClient = await pgCreator(Deno.env.get("DATABASE_URL"))();
+ * await client.end();
+ * ```
+ */
+export type PgClient = pgTypes.Client;
+
+/**
+ * node-postgres's `ClientConfig` (`npm:pg`, typed by `@types/pg`): what
+ * {@linkcode pgCreator} accepts besides a connection string.
+ *
+ * @example
+ * ```ts
+ * import type { PgClientConfig } from "@dbpool/pool/pg";
+ *
+ * const config: PgClientConfig = {
+ *   host: "localhost",
+ *   database: "app",
+ *   connectionTimeoutMillis: 5_000,
+ * };
+ * console.log(config.database);
+ * ```
+ */
+export type PgClientConfig = pgTypes.ClientConfig;
+
+/** How long {@linkcode PgDialect.close} waits for a graceful end. */
+const CLOSE_GRACE_MS = 5_000;
+
+/** The transaction status byte of ReadyForQuery. */
+type TransactionStatus = "I" | "T" | "E";
+
+/** What the adapter remembers about one client. */
+interface ClientState {
+  /** The last `error` event, if any: the client is then unusable. */
+  error: unknown;
+  /** Whether an `error` event was seen. */
+  failed: boolean;
+  /** The last ReadyForQuery status seen by our own listener. */
+  status: TransactionStatus | null;
+}
+
+/**
+ * node-postgres internals read defensively (pg 8.x `lib/client.js`); every
+ * one may be missing, in which case it is ignored.
+ */
+interface ClientInternals {
+  _ending?: unknown;
+  _ended?: unknown;
+  _queryable?: unknown;
+  getTransactionStatus?: unknown;
+}
+
+const STATES = new WeakMap<PgClient, ClientState>();
+
+function asStatus(value: unknown): TransactionStatus | null {
+  return value === "I" || value === "T" || value === "E" ? value : null;
+}
+
+/**
+ * Installs the adapter's listeners on `client` once: an `error` listener
+ * (remembers the error; keeps an idle client's failure from crashing the
+ * process) and a `readyForQuery` listener on the protocol connection (the
+ * transaction status, for pg versions without `getTransactionStatus()`).
+ */
+function track(client: PgClient): ClientState {
+  let state = STATES.get(client);
+  if (state !== undefined) return state;
+  const created: ClientState = {
+    error: undefined,
+    failed: false,
+    status: null,
+  };
+  state = created;
+  STATES.set(client, state);
+  client.on("error", (error: Error) => {
+    if (!created.failed) {
+      created.failed = true;
+      created.error = error;
+    }
+  });
+  const connection: unknown = Reflect.get(client, "connection");
+  if (
+    connection !== null && typeof connection === "object" &&
+    typeof Reflect.get(connection, "on") === "function"
+  ) {
+    (connection as pgTypes.Connection).on(
+      "readyForQuery",
+      (message: unknown) => {
+        if (message !== null && typeof message === "object") {
+          created.status = asStatus(Reflect.get(message, "status"));
+        }
+      },
+    );
+  }
+  return state;
+}
+
+/** Whether the client is known to be unusable, without a round trip. */
+function isDead(client: PgClient): boolean {
+  if (STATES.get(client)?.failed === true) return true;
+  const internals = client as unknown as ClientInternals;
+  return internals._queryable === false || internals._ended === true ||
+    internals._ending === true;
+}
+
+function transactionStatus(client: PgClient): TransactionStatus | null {
+  const internals = client as unknown as ClientInternals;
+  if (typeof internals.getTransactionStatus === "function") {
+    const status = asStatus(internals.getTransactionStatus.call(client));
+    if (status !== null) return status;
+  }
+  return track(client).status;
+}
+
+/** Ends the client: gracefully within `graceMs`, then by destroying the socket. */
+async function endClient(client: PgClient, graceMs: number): Promise<void> {
+  track(client); // errors during the shutdown must not crash the process
+  const ended = client.end();
+  const destroy = (): void => {
+    const connection: unknown = Reflect.get(client, "connection");
+    const stream: unknown =
+      connection !== null && typeof connection === "object"
+        ? Reflect.get(connection, "stream")
+        : null;
+    if (stream !== null && typeof stream === "object") {
+      const fn: unknown = Reflect.get(stream, "destroy");
+      if (typeof fn === "function") fn.call(stream);
+    }
+  };
+  if (graceMs <= 0) {
+    destroy();
+    await ended;
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      ended,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          destroy();
+          resolve();
+        }, graceMs);
+      }),
+    ]);
+    await ended;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The {@linkcode Dialect} for node-postgres clients (`npm:pg` `Client`).
+ *
+ * It works with any connected `pg.Client`; on clients not made by
+ * {@linkcode pgCreator} it installs its listeners (an `error` recorder, a
+ * ReadyForQuery status tracker) the first time it sees them. It holds no
+ * other state; use the shared {@linkcode PG_DIALECT}.
+ *
+ * @example Classifying errors
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PG_DIALECT } from "@dbpool/pool/pg";
+ *
+ * const killed = Object.assign(new Error("terminating connection due to administrator command"), {
+ *   code: "57P01",
+ * });
+ * assert.equal(PG_DIALECT.isDisconnect(killed, null), true);
+ * assert.equal(PG_DIALECT.isDisconnect(new Error("Connection terminated unexpectedly"), null), true);
+ * const duplicate = Object.assign(new Error("duplicate key"), { code: "23505" });
+ * assert.equal(PG_DIALECT.isDisconnect(duplicate, null), false);
+ * ```
+ */
+export class PgDialect implements Dialect<PgClient> {
+  /** Always `"pg"`. */
+  readonly name: string = "pg";
+
+  /**
+   * Sends `ROLLBACK`, unless the client is known to be idle.
+   *
+   * @param client A connected client.
+   * @throws {Error} The driver's error (see {@linkcode PgDialect.isDisconnect}).
+   */
+  async rollback(client: PgClient): Promise<void> {
+    if (this.inTransaction(client) === false) return;
+    await client.query("ROLLBACK");
+  }
+
+  /**
+   * Sends `COMMIT`, unless the client is known to be idle.
+   *
+   * @param client A connected client.
+   * @throws {Error} The driver's error, e.g. a serialization failure.
+   */
+  async commit(client: PgClient): Promise<void> {
+    if (this.inTransaction(client) === false) return;
+    await client.query("COMMIT");
+  }
+
+  /**
+   * Ends the client gracefully (`client.end()`: a Terminate message, then
+   * the socket closes); after 5 s without an answer the socket is
+   * destroyed. Closing an ended client does nothing.
+   *
+   * @param client The client.
+   */
+  async close(client: PgClient): Promise<void> {
+    await endClient(client, CLOSE_GRACE_MS);
+  }
+
+  /**
+   * Destroys the client's socket at once, failing its pending queries, and
+   * resolves when the socket is closed.
+   *
+   * @param client The client.
+   */
+  async terminate(client: PgClient): Promise<void> {
+    await endClient(client, 0);
+  }
+
+  /**
+   * Checks the client with `SELECT 1`. A client whose socket already failed
+   * (an `error` event, or node-postgres marked it not queryable) gives
+   * `false` without a round trip.
+   *
+   * @param client The client.
+   * @returns `true` when alive, `false` when disconnected.
+   * @throws {Error} An error that is not a disconnect (e.g. a query on a
+   * client that is busy with a COPY).
+   */
+  async ping(client: PgClient): Promise<boolean> {
+    track(client);
+    if (isDead(client)) return false;
+    try {
+      await client.query("SELECT 1");
+      return true;
+    } catch (error) {
+      if (this.isDisconnect(error, client)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Whether `error` means the connection is gone: the client already failed
+   * or was ended, or the error has a SQLSTATE of class 08, 57P01, 57P02,
+   * 57P03, 57P05, 25P03 or 25P04, `FATAL` or `PANIC` severity, a socket
+   * code (`ECONNRESET`, `EPIPE`, …), or a node-postgres "Connection
+   * terminated" / "not queryable" message.
+   *
+   * @param error The error to classify.
+   * @param client The client it came from, when known.
+   * @returns `true` for a disconnect.
+   */
+  isDisconnect(error: unknown, client: PgClient | null): boolean {
+    if (client !== null && isDead(client)) return true;
+    return isPostgresDisconnectError(error);
+  }
+
+  /**
+   * The transaction status of the last ReadyForQuery message:
+   * `client.getTransactionStatus()` (recent pg 8 releases), else the adapter's own
+   * `readyForQuery` listener.
+   *
+   * @param client The client.
+   * @returns `false` when idle (`I`), `true` in a transaction (`T`) or a
+   * failed one (`E`); `undefined` when unknown: before the first message,
+   * on a client that failed (so that the pool's reset runs, fails and
+   * invalidates it), or on a client first seen by the dialect.
+   */
+  inTransaction(client: PgClient): boolean | undefined {
+    if (isDead(client)) return undefined;
+    const status = transactionStatus(client);
+    return status === null ? undefined : status !== "I";
+  }
+}
+
+/**
+ * The shared {@linkcode PgDialect}; pass it as the pool's `dialect`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PG_DIALECT } from "@dbpool/pool/pg";
+ *
+ * assert.equal(PG_DIALECT.name, "pg");
+ * ```
+ */
+export const PG_DIALECT: PgDialect = new PgDialect();
+
+/**
+ * Returns a creator that connects a new node-postgres `Client` with
+ * `config` each time it is called; pass it to a pool with
+ * {@linkcode PG_DIALECT}.
+ *
+ * Each client gets an `error` listener (so that a server or network failure
+ * while it sits idle in the pool is remembered instead of crashing the
+ * process) and a ReadyForQuery status tracker. If `connect()` fails, the
+ * client is destroyed and the error is thrown.
+ *
+ * Use `config.connectionTimeoutMillis` to bound the connection time (pg's
+ * default is no limit), and pg's own `statement_timeout`,
+ * `application_name`, `ssl`… as usual.
+ *
+ * @param config A connection string or a {@linkcode PgClientConfig}; unset uses pg's
+ * defaults and the `PG*` environment variables.
+ * @returns A function that connects one client.
+ *
+ * @example
+ * ```ts ignore
+ * import { pgCreator } from "@dbpool/pool/pg";
+ *
+ * const connect = pgCreator({
+ *   connectionString: Deno.env.get("DATABASE_URL"),
+ *   connectionTimeoutMillis: 5_000,
+ *   application_name: "notes",
+ * });
+ * const client = await connect();
+ * console.log((await client.query("SELECT 1 AS one")).rows);
+ * await client.end();
+ * ```
+ */
+export function pgCreator(
+  config?: string | PgClientConfig,
+): () => Promise<PgClient> {
+  return async function createPgClient(): Promise<PgClient> {
+    const client = new pg.Client(config);
+    track(client);
+    try {
+      await client.connect();
+    } catch (error) {
+      await endClient(client, 0).catch(() => {});
+      throw error;
+    }
+    return client;
+  };
+}

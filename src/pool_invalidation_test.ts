@@ -1,0 +1,846 @@
+import assert from "node:assert/strict";
+import { type ConnectionPoolEntry, QueuePool } from "../mod.ts";
+import type { Creator } from "./pool.ts";
+import {
+  FakeClock,
+  type FakeConnection,
+  FakeDriver,
+  type LoggedLine,
+  type RecordedEvent,
+  recordEvents,
+  recordingLogger,
+} from "./_test_fake_driver.ts";
+
+type Entry = ConnectionPoolEntry<FakeConnection>;
+
+/** Asserts the exact event sequence: names, and each argument by identity. */
+function assertEvents(
+  actual: readonly RecordedEvent[],
+  expected: ReadonlyArray<readonly [string, ...unknown[]]>,
+): void {
+  assert.deepEqual(
+    actual.map((event) => event.name),
+    expected.map((event) => event[0]),
+  );
+  actual.forEach((event, i) => {
+    const want = expected[i]!.slice(1);
+    assert.equal(event.args.length, want.length, `${event.name}: arity`);
+    want.forEach((arg, j) =>
+      assert.equal(event.args[j], arg, `${event.name}: argument ${j}`)
+    );
+  });
+}
+
+/** The lines logged at `level`. */
+function linesAt(lines: readonly LoggedLine[], level: LoggedLine["level"]) {
+  return lines.filter((l) => l.level === level).map((l) => l.line);
+}
+
+/** Wraps a creator so the test sees every entry it is called with. */
+function entryTracking(
+  creator: Creator<FakeConnection>,
+): { creator: Creator<FakeConnection>; entries: Entry[] } {
+  const entries: Entry[] = [];
+  return {
+    entries,
+    creator: (entry) => {
+      entries.push(entry);
+      return creator(entry);
+    },
+  };
+}
+
+// ------------------------------------------------------ E. Hard invalidation
+
+Deno.test("PoolProxiedConnection.invalidate() fires invalidate, close, checkin(null) and terminates once (#34)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+  });
+  const recorder = recordEvents(pool);
+  const proxy = await pool.connect();
+  const c1 = driver.connections[0]!;
+  const entry = tracked.entries[0]!;
+  recorder.events.length = 0;
+
+  await proxy.invalidate();
+
+  assertEvents(recorder.events, [
+    ["invalidate", c1, entry, undefined],
+    ["close", c1, entry],
+    ["checkin", null, entry],
+  ]);
+  assert.deepEqual(c1.calls, ["terminate"]);
+  assert.equal(driver.counts.terminate, 1);
+  assert.equal(driver.counts.close, undefined);
+  assert.equal(driver.counts.rollback, undefined);
+  assert.equal(proxy.isValid, false);
+  assert.equal(proxy.dbapiConnection, null);
+  assert.equal(entry.dbapiConnection, null);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.checkedIn(), 1);
+
+  // The slot was already checked in: a later close() does nothing.
+  await proxy.close();
+  assert.equal(recorder.events.length, 3);
+  assert.deepEqual(c1.calls, ["terminate"]);
+  assert.equal(pool.checkedIn(), 1);
+});
+
+Deno.test("PoolProxiedConnection.invalidate(error) passes the error to invalidate and logs the reason (#35)", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    echo: true,
+    logger,
+  });
+  const recorder = recordEvents(pool);
+  const error = new RangeError("socket reset");
+
+  const first = await pool.connect();
+  await first.invalidate(error);
+  const second = await pool.connect();
+  await second.invalidate();
+
+  const invalidations = recorder.events.filter((e) => e.name === "invalidate");
+  assert.equal(invalidations.length, 2);
+  assert.equal(invalidations[0]!.args[2], error);
+  assert.equal(invalidations[1]!.args[2], undefined);
+  assert.deepEqual(linesAt(lines, "info"), [
+    "Invalidate connection <FakeConnection #1> (reason: RangeError:socket reset)",
+    "Invalidate connection <FakeConnection #2>",
+  ]);
+});
+
+Deno.test("QueuePool reuses the same entry with a new connection after an invalidation; connect fires again, firstConnect not (#36)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+  });
+  const recorder = recordEvents(pool);
+
+  const first = await pool.connect();
+  const c1 = first.dbapiConnection;
+  await first.invalidate();
+  recorder.events.length = 0;
+  await using second = await pool.connect();
+
+  const c2 = driver.connections[1]!;
+  assert.notEqual(c2, c1);
+  assert.equal(second.dbapiConnection, c2);
+  assert.equal(driver.counts.create, 2);
+  assert.equal(tracked.entries.length, 2);
+  assert.equal(tracked.entries[1], tracked.entries[0]);
+  const entry = tracked.entries[0]!;
+  assertEvents(recorder.events, [
+    ["connect", c2, entry],
+    ["checkout", c2, entry, second],
+  ]);
+  assert.equal(entry.dbapiConnection, c2);
+  assert.equal(pool.overflow(), 0);
+});
+
+Deno.test("PoolProxiedConnection.invalidate() twice warns and fires no event the second time (#37)", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+  });
+  const recorder = recordEvents(pool);
+  const proxy = await pool.connect();
+  await proxy.invalidate();
+  const eventsBefore = recorder.events.length;
+  assert.deepEqual(linesAt(lines, "warn"), []);
+
+  await proxy.invalidate(new Error("again"));
+
+  assert.equal(recorder.events.length, eventsBefore);
+  assert.deepEqual(linesAt(lines, "warn"), [
+    "Can't invalidate an already-closed connection.",
+  ]);
+  assert.equal(driver.counts.terminate, 1);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+});
+
+Deno.test("ConnectionPoolEntry.invalidate() without a driver connection is a no-op with no event (#38)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    echo: "debug",
+    logger,
+  });
+  const proxy = await pool.connect();
+  await proxy.invalidate();
+  const entry = tracked.entries[0]!;
+  assert.equal(entry.dbapiConnection, null);
+  const recorder = recordEvents(pool);
+  lines.length = 0;
+
+  await entry.invalidate(new Error("hard"));
+  await entry.invalidate(new Error("soft"), { soft: true });
+
+  assert.deepEqual(recorder.events, []);
+  assert.deepEqual(lines, []);
+  assert.equal(driver.counts.terminate, 1);
+  assert.equal(entry.dbapiConnection, null);
+  assert.equal(pool.checkedIn(), 1);
+});
+
+Deno.test("PoolProxiedConnection.invalidate() does not replace the other pooled connections (#39)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 3,
+    maxOverflow: 0,
+  });
+  const recorder = recordEvents(pool);
+  const [p1, p2, p3] = [
+    await pool.connect(),
+    await pool.connect(),
+    await pool.connect(),
+  ];
+  const [c1, c2, c3] = driver.connections;
+  await p1.invalidate();
+  await p2.close();
+  await p3.close();
+  recorder.events.length = 0;
+
+  const again = [
+    await pool.connect(),
+    await pool.connect(),
+    await pool.connect(),
+  ];
+
+  const c4 = driver.connections[3]!;
+  assert.equal(driver.connections.length, 4);
+  assert.deepEqual(
+    new Set(again.map((p) => p.dbapiConnection)),
+    new Set([c4, c2, c3]),
+  );
+  assert.deepEqual(recorder.names(), [
+    "connect#4",
+    "checkout#4",
+    "checkout#2",
+    "checkout#3",
+  ]);
+  assert.deepEqual(c1!.calls, ["terminate"]);
+  assert.deepEqual(c2!.calls, ["rollback"]);
+  assert.deepEqual(c3!.calls, ["rollback"]);
+  for (const proxy of again) await proxy.close();
+});
+
+// ------------------------------------------------------ F. Soft invalidation
+
+Deno.test("PoolProxiedConnection.invalidate({ soft: true }) fires softInvalidate only and keeps the connection usable (#40)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+    echo: true,
+    logger,
+  });
+  const recorder = recordEvents(pool);
+  await using proxy = await pool.connect();
+  const c1 = driver.connections[0]!;
+  const entry = tracked.entries[0]!;
+  recorder.events.length = 0;
+  const error = new Error("host is draining");
+
+  await proxy.invalidate(error, { soft: true });
+
+  assertEvents(recorder.events, [["softInvalidate", c1, entry, error]]);
+  assert.deepEqual(c1.calls, []);
+  assert.equal(c1.open, true);
+  assert.equal(proxy.isValid, true);
+  assert.equal(proxy.dbapiConnection, c1);
+  assert.equal(entry.dbapiConnection, c1);
+  assert.equal(proxy.dbapiConnection!.query("SELECT 1"), "SELECT 1");
+  assert.equal(pool.checkedOut(), 1);
+  assert.deepEqual(linesAt(lines, "info"), [
+    "Soft Invalidate connection <FakeConnection #1> (reason: Error:host is draining)",
+  ]);
+});
+
+Deno.test("PoolProxiedConnection.close() after a soft invalidation resets and checks in the live connection (#41)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+  });
+  const recorder = recordEvents(pool);
+  const proxy = await pool.connect();
+  const c1 = driver.connections[0]!;
+  const entry = tracked.entries[0]!;
+  await proxy.invalidate(undefined, { soft: true });
+  recorder.events.length = 0;
+
+  await proxy.close();
+
+  assert.deepEqual(recorder.names(), ["reset#1", "checkin#1"]);
+  assertEvents(recorder.events.slice(1), [["checkin", c1, entry]]);
+  assert.deepEqual(c1.calls, ["rollback"]);
+  assert.equal(c1.open, true);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+});
+
+Deno.test("QueuePool replaces a soft-invalidated connection on the same entry at its next checkout (#42)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    echo: true,
+    logger,
+  });
+  const recorder = recordEvents(pool);
+  const first = await pool.connect();
+  const c1 = driver.connections[0]!;
+  const entry = tracked.entries[0]!;
+  await first.invalidate(undefined, { soft: true });
+  await first.close();
+  recorder.events.length = 0;
+  lines.length = 0;
+
+  await using second = await pool.connect();
+
+  const c2 = driver.connections[1]!;
+  assertEvents(recorder.events, [
+    ["close", c1, entry],
+    ["connect", c2, entry],
+    ["checkout", c2, entry, second],
+  ]);
+  assert.equal(tracked.entries[1], entry);
+  assert.equal(second.dbapiConnection, c2);
+  assert.deepEqual(c1.calls, ["rollback", "terminate"]);
+  assert.deepEqual(linesAt(lines, "info"), [
+    "Connection <FakeConnection #1> invalidated due to local soft invalidation; recycling",
+  ]);
+});
+
+Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) on an idle entry reconnects only that entry at its next checkout (#43)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+    poolSize: 2,
+    maxOverflow: 0,
+  });
+  const recorder = recordEvents(pool);
+  const p1 = await pool.connect();
+  const p2 = await pool.connect();
+  const [c1, c2] = driver.connections;
+  const [e1, e2] = tracked.entries;
+  await p1.close();
+  await p2.close();
+  recorder.events.length = 0;
+
+  const retire = new Error("retire");
+  await e1!.invalidate(retire, { soft: true });
+
+  assertEvents(recorder.events, [["softInvalidate", c1, e1, retire]]);
+  assert.equal(c1!.open, true, "nothing is closed by a soft invalidation");
+  assert.equal(e1!.dbapiConnection, c1);
+  assert.equal(pool.checkedIn(), 2);
+  recorder.events.length = 0;
+
+  await using q1 = await pool.connect();
+  await using q2 = await pool.connect();
+
+  const c3 = driver.connections[2]!;
+  assert.equal(q1.dbapiConnection, c3);
+  assert.equal(q2.dbapiConnection, c2);
+  assertEvents(recorder.events, [
+    ["close", c1, e1],
+    ["connect", c3, e1],
+    ["checkout", c3, e1, q1],
+    ["checkout", c2, e2, q2],
+  ]);
+  assert.deepEqual(c1!.calls, ["rollback", "terminate"]);
+  assert.deepEqual(c2!.calls, ["rollback"]);
+});
+
+Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) retires one host of a cluster without touching the others (#43)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  // A creator that picks a host per entry, as a cluster-aware application would.
+  let hosts = ["A", "B"];
+  let next = 0;
+  const entries: Entry[] = [];
+  const creator: Creator<FakeConnection> = (entry) => {
+    entries.push(entry);
+    entry.info.set("host", hosts[next++ % hosts.length]);
+    return driver.creator(entry);
+  };
+  await using pool = new QueuePool(creator, {
+    dialect: driver.dialect,
+    poolSize: 4,
+    maxOverflow: 0,
+    clock: clock.fn,
+  });
+  const proxies = [];
+  for (let i = 0; i < 4; i++) proxies.push(await pool.connect());
+  assert.deepEqual(proxies.map((p) => p.info.get("host")), [
+    "A",
+    "B",
+    "A",
+    "B",
+  ]);
+  const [cA1, cB1, cA2, cB2] = driver.connections;
+  // Keep one connection of each host checked out; return the others.
+  const [heldA, idleB, idleA, heldB] = [
+    proxies[0]!,
+    proxies[1]!,
+    proxies[2]!,
+    proxies[3]!,
+  ];
+  await idleB.close();
+  await idleA.close();
+  clock.advance(1_000);
+
+  // Host A goes away: soft-invalidate every entry on it, idle or checked out.
+  hosts = ["C"];
+  next = 0;
+  for (const entry of new Set(entries)) {
+    if (entry.info.get("host") === "A") {
+      await entry.invalidate(undefined, { soft: true });
+    }
+  }
+
+  // The checked-out connections keep working until they are returned.
+  assert.equal(heldA.isValid, true);
+  assert.equal(heldA.dbapiConnection, cA1);
+  assert.equal(heldA.dbapiConnection!.query("SELECT 1"), "SELECT 1");
+  assert.equal(cA1!.open, true);
+  assert.equal(cA2!.open, true);
+  await heldA.close();
+  await heldB.close();
+  assert.deepEqual(cA1!.calls, ["query", "rollback"]);
+
+  clock.advance(1_000);
+  const again = [];
+  for (let i = 0; i < 4; i++) again.push(await pool.connect());
+
+  // Only host A's connections were replaced (by host C); host B's, made
+  // before the soft invalidations, were reused: the pool time did not move.
+  assert.equal(driver.connections.length, 6);
+  assert.deepEqual(
+    new Set(again.map((p) => p.dbapiConnection)),
+    new Set([driver.connections[4], driver.connections[5], cB1, cB2]),
+  );
+  assert.deepEqual(
+    again.map((p) => p.info.get("host")).sort(),
+    ["B", "B", "C", "C"],
+  );
+  assert.deepEqual(cA1!.calls, ["query", "rollback", "terminate"]);
+  assert.deepEqual(cA2!.calls, ["rollback", "terminate"]);
+  assert.equal(cB1!.open, true);
+  assert.equal(cB2!.open, true);
+  assert.equal(new Set(entries).size, 4, "the same four entries");
+  for (const proxy of again) await proxy.close();
+});
+
+// -------------------------------------- G. Pool-wide invalidation and recycle
+
+Deno.test("Pool.invalidate(proxy, error) invalidates that proxy and makes every older connection stale, lazily (#44)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  const clock = new FakeClock();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+    poolSize: 3,
+    maxOverflow: 0,
+    clock: clock.fn,
+    echo: true,
+    logger,
+  });
+  const recorder = recordEvents(pool);
+  const p1 = await pool.connect();
+  const p2 = await pool.connect();
+  const p3 = await pool.connect();
+  const [c1, c2, c3] = driver.connections;
+  const [e1, e2, e3] = tracked.entries;
+  await p2.close(); // idle
+  clock.advance(100);
+  recorder.events.length = 0;
+  const error = new Error("server restarted");
+
+  await pool.invalidate(p1, error);
+
+  assertEvents(recorder.events, [
+    ["invalidate", c1, e1, error],
+    ["close", c1, e1],
+    ["checkin", null, e1],
+  ]);
+  assert.equal(p1.isValid, false);
+  // Nothing else is closed eagerly, idle or checked out.
+  assert.deepEqual(c2!.calls, ["rollback"]);
+  assert.deepEqual(c3!.calls, []);
+  assert.equal(p3.isValid, true);
+  await p3.close();
+  assert.deepEqual(c3!.calls, ["rollback"]);
+  clock.advance(100);
+  recorder.events.length = 0;
+  lines.length = 0;
+
+  const q1 = await pool.connect();
+  const q2 = await pool.connect();
+  const q3 = await pool.connect();
+
+  // FIFO: e2 came back first, then e1 (checked in by the invalidation), then e3.
+  const [c4, c5, c6] = driver.connections.slice(3);
+  assertEvents(recorder.events, [
+    ["close", c2, e2],
+    ["connect", c4, e2],
+    ["checkout", c4, e2, q1],
+    ["connect", c5, e1],
+    ["checkout", c5, e1, q2],
+    ["close", c3, e3],
+    ["connect", c6, e3],
+    ["checkout", c6, e3, q3],
+  ]);
+  assert.deepEqual(c2!.calls, ["rollback", "terminate"]);
+  assert.deepEqual(c3!.calls, ["rollback", "terminate"]);
+  assert.deepEqual(linesAt(lines, "info"), [
+    "Connection <FakeConnection #2> invalidated due to pool invalidation; recycling",
+    "Connection <FakeConnection #3> invalidated due to pool invalidation; recycling",
+  ]);
+  for (const proxy of [q1, q2, q3]) await proxy.close();
+});
+
+Deno.test("Pool.invalidate() spares newer connections, and a second call from an older connection does not move the time (#45)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 2,
+    maxOverflow: 0,
+    clock: clock.fn,
+  });
+  const recorder = recordEvents(pool);
+  const p1 = await pool.connect(); // t = 0
+  const p2 = await pool.connect(); // t = 0
+  clock.advance(10);
+  await pool.invalidate(p1, new Error("first")); // pool time 10
+  clock.advance(10);
+  const p3 = await pool.connect(); // reconnects p1's entry at t = 20
+  const c3 = driver.connections[2]!;
+  assert.equal(p3.dbapiConnection, c3);
+  await p3.close();
+  clock.advance(10);
+
+  // p2's connection (t = 0) is older than the pool time (10): the time stays.
+  await pool.invalidate(p2, new Error("second"));
+  assert.equal(p2.isValid, false);
+  clock.advance(10);
+  recorder.events.length = 0;
+
+  await using p4 = await pool.connect();
+
+  assert.equal(p4.dbapiConnection, c3, "made after the invalidation: reused");
+  assert.deepEqual(recorder.names(), ["checkout#3"]);
+  assert.deepEqual(c3.calls, ["rollback"]);
+  assert.equal(driver.connections.length, 3);
+});
+
+Deno.test("Pool.invalidate() from a connection newer than the pool time moves the time (#45)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 2,
+    maxOverflow: 0,
+    clock: clock.fn,
+  });
+  await pool.invalidate(); // pool time 0
+  clock.advance(10);
+  const p1 = await pool.connect(); // t = 10
+  const p2 = await pool.connect(); // t = 10
+  const c2 = p2.dbapiConnection!;
+  await p2.close();
+  clock.advance(10);
+
+  await pool.invalidate(p1, new Error("newer")); // 0 < 10: the time moves to 20
+  clock.advance(10);
+
+  await using q = await pool.connect(); // FIFO: p2's entry first
+  assert.notEqual(q.dbapiConnection, c2);
+  assert.deepEqual(c2.calls, ["rollback", "terminate"]);
+});
+
+Deno.test("Pool.invalidate() without a connection always moves the time (#45)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    clock: clock.fn,
+  });
+  await pool.invalidate(); // t = 0, before any connection
+  clock.advance(10);
+  const first = await pool.connect(); // t = 10: newer, kept
+  const c1 = first.dbapiConnection;
+  await first.close();
+  clock.advance(10);
+  const second = await pool.connect();
+  assert.equal(second.dbapiConnection, c1);
+  await second.close();
+  clock.advance(10);
+
+  await pool.invalidate(); // t = 30
+
+  await using third = await pool.connect();
+  assert.notEqual(third.dbapiConnection, c1);
+  assert.equal(driver.connections.length, 2);
+  assert.deepEqual(c1!.calls, ["rollback", "rollback", "terminate"]);
+});
+
+Deno.test("Pool.invalidate() leaves a checked-out connection working until it is returned and checked out again (#46)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    echo: true,
+    logger,
+  });
+  const recorder = recordEvents(pool);
+  const first = await pool.connect();
+  const c1 = driver.connections[0]!;
+  const entry = tracked.entries[0]!;
+  recorder.events.length = 0;
+
+  await pool.invalidate();
+
+  assert.deepEqual(recorder.events, []);
+  assert.equal(first.isValid, true);
+  assert.equal(first.dbapiConnection!.query("SELECT 1"), "SELECT 1");
+  await first.close();
+  assertEvents(recorder.events.slice(1), [["checkin", c1, entry]]);
+  assert.deepEqual(recorder.names(), ["reset#1", "checkin#1"]);
+  assert.deepEqual(c1.calls, ["query", "rollback"]);
+  assert.equal(c1.open, true);
+  recorder.events.length = 0;
+
+  await using second = await pool.connect();
+
+  const c2 = driver.connections[1]!;
+  assertEvents(recorder.events, [
+    ["close", c1, entry],
+    ["connect", c2, entry],
+    ["checkout", c2, entry, second],
+  ]);
+  assert.deepEqual(c1.calls, ["query", "rollback", "terminate"]);
+  assert.deepEqual(linesAt(lines, "info"), [
+    "Connection <FakeConnection #1> invalidated due to pool invalidation; recycling",
+  ]);
+});
+
+Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs at checkout and reuses one that is not (#47)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  const clock = new FakeClock();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    recycleMs: 10_000,
+    clock: clock.fn,
+    echo: true,
+    logger,
+  });
+  const recorder = recordEvents(pool);
+  await (await pool.connect()).close(); // created at t = 0
+  const c1 = driver.connections[0]!;
+  const entry = tracked.entries[0]!;
+
+  clock.advance(10_000); // age 10 000: not older than recycleMs
+  recorder.events.length = 0;
+  const reused = await pool.connect();
+  assert.equal(reused.dbapiConnection, c1);
+  assert.deepEqual(recorder.names(), ["checkout#1"]);
+  await reused.close();
+
+  clock.advance(1); // age 10 001
+  recorder.events.length = 0;
+  await using recycled = await pool.connect();
+
+  const c2 = driver.connections[1]!;
+  assert.equal(recycled.dbapiConnection, c2);
+  assertEvents(recorder.events, [
+    ["close", c1, entry],
+    ["connect", c2, entry],
+    ["checkout", c2, entry, recycled],
+  ]);
+  assert.equal(tracked.entries[1], entry);
+  assert.deepEqual(c1.calls, ["rollback", "rollback", "terminate"]);
+  assert.deepEqual(linesAt(lines, "info"), [
+    "Connection <FakeConnection #1> exceeded timeout; recycling",
+  ]);
+});
+
+Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs by a fraction of a millisecond (#47)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    recycleMs: 10_000,
+    clock: clock.fn,
+  });
+  await (await pool.connect()).close();
+  clock.advance(10_000.5);
+  await using conn = await pool.connect();
+  assert.equal(driver.connections.length, 2, "10 000.5 ms > 10 000 ms");
+  assert.equal(conn.dbapiConnection, driver.connections[1]);
+});
+
+Deno.test("QueuePool with the default recycleMs never recycles, whatever the age (#48)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    clock: clock.fn,
+  });
+  await (await pool.connect()).close();
+  const c1 = driver.connections[0]!;
+  clock.advance(1e12);
+  await (await pool.connect()).close();
+  clock.advance(Number.MAX_SAFE_INTEGER);
+  await using conn = await pool.connect();
+  assert.equal(conn.dbapiConnection, c1);
+  assert.equal(driver.connections.length, 1);
+  assert.deepEqual(c1.calls, ["rollback", "rollback"]);
+});
+
+Deno.test("QueuePool never recycles a connection while it is checked out (#49)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 2,
+    recycleMs: 1_000,
+    clock: clock.fn,
+  });
+  const recorder = recordEvents(pool);
+  const held = await pool.connect();
+  const c1 = driver.connections[0]!;
+  clock.advance(5_000);
+
+  // Other pool activity while the old connection is out does not touch it.
+  const other = await pool.connect();
+  await other.close();
+  await (await pool.connect()).close();
+  assert.equal(held.isValid, true);
+  assert.equal(held.dbapiConnection!.query("SELECT 1"), "SELECT 1");
+  assert.deepEqual(c1.calls, ["query"]);
+  assert.equal(recorder.names().includes("close#1"), false);
+
+  recorder.events.length = 0;
+  await held.close();
+  assert.deepEqual(recorder.names(), ["reset#1", "checkin#1"]);
+  assert.deepEqual(c1.calls, ["query", "rollback"]);
+  assert.equal(c1.open, true);
+});
+
+// ------------------------------------------------------------- R., S. extras
+
+Deno.test("ConnectionPoolEntry.invalidate() and PoolProxiedConnection.invalidate() replace only the chosen connections and leave the pool time alone (#101)", async () => {
+  const driver = new FakeDriver();
+  const tracked = entryTracking(driver.creator);
+  const clock = new FakeClock();
+  await using pool = new QueuePool(tracked.creator, {
+    dialect: driver.dialect,
+    poolSize: 3,
+    maxOverflow: 0,
+    clock: clock.fn,
+  });
+  const p1 = await pool.connect();
+  const p2 = await pool.connect();
+  const p3 = await pool.connect();
+  const [c1, c2, c3] = driver.connections;
+  clock.advance(100);
+
+  await p1.invalidate(undefined, { soft: true }); // soft, through the proxy
+  await p2.invalidate(new Error("broken")); // hard, through the proxy
+  await p1.close();
+  await p3.close();
+  const e3 = tracked.entries[2]!;
+  clock.advance(100);
+
+  const again = [
+    await pool.connect(),
+    await pool.connect(),
+    await pool.connect(),
+  ];
+
+  assert.equal(driver.connections.length, 5);
+  const [c4, c5] = driver.connections.slice(3);
+  assert.deepEqual(
+    new Set(again.map((p) => p.dbapiConnection)),
+    new Set([c3, c4, c5]),
+  );
+  assert.deepEqual(c1!.calls, ["rollback", "terminate"]);
+  assert.deepEqual(c2!.calls, ["terminate"]);
+  assert.deepEqual(c3!.calls, ["rollback"], "older, but not chosen: kept");
+  assert.equal(e3.dbapiConnection, c3);
+  for (const proxy of again) await proxy.close();
+});
+
+Deno.test("QueuePool replaces a connection soft-invalidated at the same clock reading it was created at (#116)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock(); // never moves
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    clock: clock.fn,
+  });
+  const first = await pool.connect();
+  await first.invalidate(undefined, { soft: true });
+  await first.close();
+
+  const second = await pool.connect();
+  assert.equal(driver.connections.length, 2);
+  assert.equal(second.dbapiConnection, driver.connections[1]);
+  await second.close();
+
+  // The replacement, made after the soft invalidation, is not replaced again.
+  await using third = await pool.connect();
+  assert.equal(third.dbapiConnection, driver.connections[1]);
+  assert.equal(driver.connections.length, 2);
+});
+
+Deno.test("QueuePool replaces a connection after a pool invalidation at the same clock reading (#116)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock(); // never moves
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    clock: clock.fn,
+  });
+  await (await pool.connect()).close();
+  await pool.invalidate();
+
+  const second = await pool.connect();
+  assert.equal(driver.connections.length, 2);
+  assert.equal(second.dbapiConnection, driver.connections[1]);
+  await second.close();
+
+  await using third = await pool.connect();
+  assert.equal(third.dbapiConnection, driver.connections[1]);
+  assert.equal(driver.connections.length, 2);
+});

@@ -1,0 +1,1076 @@
+import assert from "node:assert/strict";
+import { type Pool, POOL_EVENT_NAMES, QueuePool } from "../mod.ts";
+import type { Dialect } from "./dialect.ts";
+import type { PoolResetState } from "./events.ts";
+import { poolInternals } from "./_pool_classes.ts";
+import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
+import {
+  FakeConnection,
+  FakeDriver,
+  recordEvents,
+  recordingLogger,
+} from "./_test_fake_driver.ts";
+
+/**
+ * One timeline for events and driver calls: `"reset#1"`, `"rollback#1"`,
+ * `"checkin#null"`, `"closeDetached#2"`… Only names and connection ids are
+ * kept, never the arguments (so proxies stay collectable).
+ */
+function tracer(driver: FakeDriver): {
+  timeline: string[];
+  dialect: Dialect<FakeConnection>;
+  watch(pool: Pool<FakeConnection>): void;
+} {
+  const timeline: string[] = [];
+  const inner = driver.dialect;
+  const call =
+    (name: "rollback" | "commit" | "close" | "terminate") =>
+    (c: FakeConnection): void | Promise<void> => {
+      timeline.push(`${name}#${c.id}`);
+      return inner[name]!(c);
+    };
+  const dialect: Dialect<FakeConnection> = {
+    name: "fake",
+    rollback: call("rollback"),
+    commit: call("commit"),
+    close: call("close"),
+    terminate: call("terminate"),
+    ping: (c) => inner.ping!(c),
+    isDisconnect: (e, c) => inner.isDisconnect!(e, c),
+    inTransaction: (c) => inner.inTransaction!(c),
+  };
+  return {
+    timeline,
+    dialect,
+    watch(pool) {
+      for (const name of POOL_EVENT_NAMES) {
+        pool.on(name, (conn: unknown) => {
+          timeline.push(
+            `${name}#${
+              conn instanceof FakeConnection ? conn.id : String(conn)
+            }`,
+          );
+        });
+      }
+    },
+  };
+}
+
+const NORMAL_STATE = {
+  transactionWasReset: false,
+  terminateOnly: false,
+  asyncioSafe: true,
+};
+
+/** Resolves after one macrotask, so every pending microtask has run. */
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+// ------------------------------------------------------------------ K. Checkin / reset
+
+Deno.test("proxy.close() fires reset, then rolls back, then fires checkin (#68)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new QueuePool(driver.creator, { dialect: trace.dialect });
+  const proxy = await pool.connect();
+  trace.watch(pool);
+  await proxy.close();
+  assert.deepEqual(trace.timeline, ["reset#1", "rollback#1", "checkin#1"]);
+});
+
+Deno.test("proxy.close() passes the connection and its entry to reset and checkin (#68)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  let entry: unknown;
+  pool.on("connect", (_conn, e) => {
+    entry = e;
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  const rec = recordEvents(pool);
+  await proxy.close();
+  assert.deepEqual(rec.events, [
+    { name: "reset", args: [conn, entry, NORMAL_STATE] },
+    { name: "checkin", args: [conn, entry] },
+  ]);
+});
+
+Deno.test('resetOnReturn "rollback" (the default, and true) rolls back exactly once per return and never commits (#69)', async () => {
+  for (const resetOnReturn of [undefined, "rollback", true] as const) {
+    const driver = new FakeDriver();
+    await using pool = new QueuePool(driver.creator, {
+      dialect: driver.dialect,
+      ...(resetOnReturn === undefined ? {} : { resetOnReturn }),
+    });
+    for (let i = 0; i < 3; i++) {
+      const proxy = await pool.connect();
+      await proxy.close();
+    }
+    const conn = driver.connections[0]!;
+    assert.equal(driver.connections.length, 1);
+    assert.deepEqual(conn.calls, ["rollback", "rollback", "rollback"]);
+    assert.equal(driver.counts.commit, undefined);
+  }
+});
+
+Deno.test('resetOnReturn "rollback" rolls back once with listeners and debug logging on (#69)', async () => {
+  const driver = new FakeDriver();
+  const { logger } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    echo: "debug",
+    logger,
+  });
+  recordEvents(pool);
+  for (let i = 0; i < 2; i++) {
+    const proxy = await pool.connect();
+    await proxy.close();
+  }
+  assert.deepEqual(driver.connections[0]!.calls, ["rollback", "rollback"]);
+});
+
+Deno.test('resetOnReturn "commit" commits exactly once and never rolls back (#70)', async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    resetOnReturn: "commit",
+    echo: "debug",
+    logger,
+  });
+  const proxy = await pool.connect();
+  await proxy.close();
+  assert.deepEqual(driver.connections[0]!.calls, ["commit"]);
+  assert.deepEqual(
+    lines.filter((l) => l.line.includes("-on-return")).map((l) => [
+      l.level,
+      l.line,
+    ]),
+    [["debug", "Connection <FakeConnection #1> commit-on-return"]],
+  );
+});
+
+Deno.test('resetOnReturn "commit" commits even when the dialect reports no transaction', async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    resetOnReturn: "commit",
+  });
+  const proxy = await pool.connect();
+  proxy.dbapiConnection!.inTransaction = false;
+  await proxy.close();
+  assert.deepEqual(driver.connections[0]!.calls, ["commit"]);
+});
+
+Deno.test("resetOnReturn null or false neither rolls back nor commits, and reset still fires (#71)", async () => {
+  for (const resetOnReturn of [null, false] as const) {
+    const driver = new FakeDriver();
+    await using pool = new QueuePool(driver.creator, {
+      dialect: driver.dialect,
+      resetOnReturn,
+    });
+    const proxy = await pool.connect();
+    const conn = proxy.dbapiConnection!;
+    const rec = recordEvents(pool);
+    await proxy.close();
+    assert.deepEqual(rec.names(), ["reset#1", "checkin#1"]);
+    assert.deepEqual(rec.events[0]!.args[2], NORMAL_STATE);
+    assert.deepEqual(conn.calls, []);
+  }
+});
+
+Deno.test("a normal return passes a frozen { transactionWasReset: false, terminateOnly: false, asyncioSafe: true } to reset (#72)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const states: PoolResetState[] = [];
+  pool.on("reset", (_conn, _entry, state) => {
+    states.push(state);
+  });
+  const proxy = await pool.connect();
+  await proxy.close();
+  assert.equal(states.length, 1);
+  assert.deepEqual(states[0], NORMAL_STATE);
+  assert.ok(Object.isFrozen(states[0]));
+});
+
+Deno.test("a reset listener declared with two parameters (conn, entry) works unchanged (#73)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    resetOnReturn: null,
+  });
+  const seen: unknown[][] = [];
+  // A custom reset scheme written for an older API: no state parameter.
+  pool.on("reset", (conn, entry) => {
+    seen.push([conn, entry]);
+    conn.rollback();
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  let entry: unknown;
+  pool.on("checkin", (_c, e) => {
+    entry = e;
+  });
+  await proxy.close();
+  assert.deepEqual(seen, [[conn, entry]]);
+  assert.deepEqual(conn.calls, ["rollback"]);
+  assert.equal(pool.checkedIn(), 1);
+});
+
+Deno.test("a rollback that throws on return is logged, the entry invalidated and still checked in (#74)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: trace.dialect,
+    logger,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0,
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  const rec = recordEvents(pool);
+  trace.watch(pool);
+  const failure = new Error("rollback failed");
+  driver.failRollback = failure;
+  await proxy.close(); // does not reject
+  assert.deepEqual(trace.timeline, [
+    "reset#1",
+    "rollback#1",
+    "invalidate#1",
+    "close#1",
+    "terminate#1",
+    "checkin#null",
+  ]);
+  const invalidate = rec.events.find((e) => e.name === "invalidate")!;
+  assert.equal(invalidate.args[0], conn);
+  assert.equal(invalidate.args[2], failure);
+  const errors = lines.filter((l) => l.level === "error");
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]!.line, "Exception during reset or similar");
+  assert.equal(errors[0]!.context.error, failure);
+  assert.equal(conn.open, false);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+  // The slot is usable again: a new connection on the same entry.
+  driver.failRollback = null;
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+});
+
+Deno.test("a rollback that throws on return, with no listeners and no echo, still invalidates and checks in (#74)", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0,
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  const failure = new Error("rollback failed");
+  driver.failRollback = failure;
+  await proxy.close();
+  assert.deepEqual(conn.calls, ["rollback", "terminate"]);
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception during reset or similar"],
+  ]);
+  assert.equal(lines[0]!.context.error, failure);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+  driver.failRollback = null;
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+});
+
+Deno.test("an async rollback that rejects on return is handled like a throwing one (#74)", async () => {
+  const driver = new FakeDriver();
+  const failure = new Error("async rollback failed");
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: {
+      ...driver.dialect,
+      rollback: (c) => Promise.resolve().then(() => c.rollback()),
+    },
+    logger,
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  driver.failRollback = failure;
+  await proxy.close();
+  assert.deepEqual(conn.calls, ["rollback", "terminate"]);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.line, "Exception during reset or similar");
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+});
+
+Deno.test("a reset listener that throws is handled like a failing rollback: close() resolves", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  const failure = new Error("reset listener failed");
+  pool.on("reset", () => {
+    throw failure;
+  });
+  const rec = recordEvents(pool);
+  await proxy.close();
+  assert.deepEqual(rec.names(), ["invalidate#1", "close#1", "checkin"]);
+  assert.equal(rec.events[0]!.args[2], failure);
+  assert.equal(rec.events[2]!.args[0], null);
+  assert.equal(conn.open, false);
+  assert.equal(lines[0]!.line, "Exception during reset or similar");
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+});
+
+Deno.test("checkin receives null for a hard-invalidated proxy (#75)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  const rec = recordEvents(pool);
+  await proxy.invalidate();
+  await proxy.close();
+  assert.deepEqual(rec.names(), ["invalidate#1", "close#1", "checkin"]);
+  assert.equal(rec.events[2]!.args[0], null);
+  assert.deepEqual(conn.calls, ["terminate"]);
+});
+
+Deno.test("checkin never fires for a detached proxy (#75)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const proxy = await pool.connect();
+  const rec = recordEvents(pool);
+  await proxy.detach();
+  await proxy.close();
+  assert.ok(!rec.names().some((n) => n.startsWith("checkin")));
+});
+
+Deno.test('echo "debug" logs "being returned to pool" and then "rollback-on-return" (#76)', async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    echo: "debug",
+    logger,
+  });
+  const proxy = await pool.connect();
+  await proxy.close();
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["debug", "Created new connection <FakeConnection #1>"],
+    ["debug", "Connection <FakeConnection #1> checked out from pool"],
+    ["debug", "Connection <FakeConnection #1> being returned to pool"],
+    ["debug", "Connection <FakeConnection #1> rollback-on-return"],
+  ]);
+  for (const { context } of lines) {
+    assert.equal(context.logger, "dbpool.pool.AsyncAdaptedQueuePool");
+  }
+});
+
+Deno.test("rollback mode skips the rollback when dialect.inTransaction() returns false, and not when it returns undefined", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    echo: "debug",
+    logger,
+  });
+  const rec = recordEvents(pool);
+  const first = await pool.connect();
+  first.dbapiConnection!.inTransaction = false;
+  await first.close();
+  const second = await pool.connect();
+  second.dbapiConnection!.inTransaction = undefined;
+  await second.close();
+  assert.deepEqual(driver.connections[0]!.calls, ["rollback"]);
+  assert.equal(
+    lines.filter((l) => l.line.endsWith("rollback-on-return")).length,
+    1,
+  );
+  // The reset event fires for both returns.
+  assert.equal(rec.names().filter((n) => n === "reset#1").length, 2);
+});
+
+Deno.test("(internal) a return with transactionWasReset: true in rollback mode skips the rollback (#77)", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    echo: "debug",
+    logger,
+  });
+  const proxy = await pool.connect();
+  assert.ok(proxy instanceof ProxiedConnection);
+  const core = poolInternals.core<FakeConnection>(pool);
+  const entry = proxyInternals.entry(proxy);
+  const conn = proxy.dbapiConnection!;
+  const rec = recordEvents(pool);
+  lines.length = 0;
+  proxyInternals.finish(proxy); // as close() does before releasing
+  await core.release(proxy, entry, conn, false, true);
+  assert.deepEqual(conn.calls, []);
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["debug", "Connection <FakeConnection #1> being returned to pool"],
+    [
+      "debug",
+      "Connection <FakeConnection #1> reset, transaction already reset",
+    ],
+  ]);
+  assert.deepEqual(rec.names(), ["reset#1", "checkin#1"]);
+  assert.deepEqual(rec.events[0]!.args[2], {
+    transactionWasReset: true,
+    terminateOnly: false,
+    asyncioSafe: true,
+  });
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+});
+
+Deno.test("(internal) a return with transactionWasReset: true and no listeners or echo still skips the rollback (#77)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const proxy = await pool.connect();
+  const core = poolInternals.core<FakeConnection>(pool);
+  const entry = proxyInternals.entry(
+    proxy as ProxiedConnection<FakeConnection>,
+  );
+  const conn = proxy.dbapiConnection!;
+  proxyInternals.finish(proxy as ProxiedConnection<FakeConnection>);
+  await core.release(
+    proxy as ProxiedConnection<FakeConnection>,
+    entry,
+    conn,
+    false,
+    true,
+  );
+  assert.deepEqual(conn.calls, []);
+  assert.equal(pool.checkedIn(), 1);
+});
+
+Deno.test("(internal) a return with transactionWasReset: true in commit mode still commits", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    resetOnReturn: "commit",
+  });
+  const proxy = await pool.connect() as ProxiedConnection<FakeConnection>;
+  const core = poolInternals.core<FakeConnection>(pool);
+  const conn = proxy.dbapiConnection!;
+  proxyInternals.finish(proxy);
+  await core.release(proxy, proxyInternals.entry(proxy), conn, false, true);
+  assert.deepEqual(conn.calls, ["commit"]);
+});
+
+Deno.test("proxy.close() twice: the second call is a no-op (#22)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  const rec = recordEvents(pool);
+  const first = proxy.close();
+  const second = proxy.close();
+  assert.equal(second, first);
+  await first;
+  await proxy.close();
+  assert.deepEqual(rec.names(), ["reset#1", "checkin#1"]);
+  assert.deepEqual(conn.calls, ["rollback"]);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+});
+
+Deno.test("(internal) a second return of the same entry is ignored with a double-checkin warning (#22)", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+  });
+  const proxy = await pool.connect() as ProxiedConnection<FakeConnection>;
+  const core = poolInternals.core<FakeConnection>(pool);
+  const entry = proxyInternals.entry(proxy);
+  const conn = proxy.dbapiConnection!;
+  const rec = recordEvents(pool);
+  proxyInternals.finish(proxy);
+  await core.release(proxy, entry, conn, false);
+  assert.equal(pool.checkedIn(), 1);
+  await core.release(proxy, entry, conn, false);
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["warn", `Double checkin attempted on ${String(entry)}`],
+  ]);
+  assert.match(
+    lines[0]!.line,
+    /^Double checkin attempted on .*<FakeConnection #1>/,
+  );
+  // Ignored: no second reset, rollback or checkin.
+  assert.deepEqual(rec.names(), ["reset#1", "checkin#1"]);
+  assert.deepEqual(conn.calls, ["rollback"]);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+  // The entry is in the idle list once: one checkout reuses it, the next makes a new one.
+  await using a = await pool.connect();
+  await using b = await pool.connect();
+  assert.equal(a.dbapiConnection, conn);
+  assert.notEqual(b.dbapiConnection, conn);
+});
+
+Deno.test("a checkin listener that throws: close() rejects with its error and the slot is still returned (#115)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0,
+  });
+  const failure = new Error("checkin listener failed");
+  const listener = () => {
+    throw failure;
+  };
+  pool.on("checkin", listener);
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  await assert.rejects(proxy.close(), (e) => e === failure);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(proxy.isValid, false);
+  assert.equal(proxy.dbapiConnection, null);
+  pool.off("checkin", listener);
+  // timeoutMs: 0 would throw PoolTimeoutError at once if the slot had leaked.
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, conn);
+  assert.deepEqual(conn.calls, ["rollback"]);
+});
+
+// ------------------------------------------------------------------ L. Detach / close / closeDetached
+
+Deno.test("detach() fires detach after detaching, no checkin; checkedOut() drops at once (#78)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  let entry: { readonly dbapiConnection: FakeConnection | null } | undefined;
+  let seenInListener: unknown[] = [];
+  pool.on("detach", (c, e) => {
+    entry = e;
+    seenInListener = [c, e.dbapiConnection, pool.checkedOut(), e.inUse];
+  });
+  const rec = recordEvents(pool);
+  assert.equal(pool.checkedOut(), 1);
+  await proxy.detach();
+  assert.deepEqual(rec.names(), ["detach#1"]);
+  assert.deepEqual(rec.events[0]!.args, [conn, entry]);
+  // In the listener the detach had already happened.
+  assert.deepEqual(seenInListener, [conn, null, 0, false]);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(entry!.dbapiConnection, null);
+  assert.equal(proxy.isDetached, true);
+  assert.equal(proxy.dbapiConnection, conn);
+  assert.equal(proxy.driverConnection, conn);
+  assert.equal(conn.open, true);
+  assert.deepEqual(conn.calls, []);
+  await proxy.close();
+});
+
+Deno.test("detach() a second time does nothing", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const proxy = await pool.connect();
+  const rec = recordEvents(pool);
+  await proxy.detach();
+  await proxy.detach();
+  assert.deepEqual(rec.names(), ["detach#1"]);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.checkedIn(), 1);
+  await proxy.close();
+});
+
+Deno.test("closing a detached proxy: reset (terminateOnly) -> rollback -> closeDetached -> driver close, no close or checkin event (#79)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new QueuePool(driver.creator, { dialect: trace.dialect });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  await proxy.detach();
+  trace.watch(pool);
+  const rec = recordEvents(pool);
+  await proxy.close();
+  assert.deepEqual(trace.timeline, [
+    "reset#1",
+    "rollback#1",
+    "closeDetached#1",
+    "close#1",
+  ]);
+  assert.equal(rec.events.length, 2);
+  assert.deepEqual(rec.events[0]!.args.slice(0, 1), [conn]);
+  assert.deepEqual(rec.events[0]!.args[2], {
+    transactionWasReset: false,
+    terminateOnly: true,
+    asyncioSafe: true,
+  });
+  assert.deepEqual(rec.events[1], { name: "closeDetached", args: [conn] });
+  assert.equal(conn.open, false);
+  assert.deepEqual(conn.calls, ["rollback", "close"]);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+});
+
+Deno.test("closing a detached proxy whose rollback throws: logged, closeDetached fires, the connection is terminated", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: trace.dialect,
+    logger,
+  });
+  const proxy = await pool.connect();
+  await proxy.detach();
+  trace.watch(pool);
+  const failure = new Error("rollback failed");
+  driver.failRollback = failure;
+  await proxy.close();
+  assert.deepEqual(trace.timeline, [
+    "reset#1",
+    "rollback#1",
+    "closeDetached#1",
+    "terminate#1",
+  ]);
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception during reset or similar"],
+  ]);
+  assert.equal(lines[0]!.context.error, failure);
+  assert.equal(driver.connections[0]!.open, false);
+});
+
+Deno.test("after detach() with poolSize 1, maxOverflow 0, connect() does not wait and gets a new connection on the same entry (#80)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0, // waiting would throw PoolTimeoutError at once
+  });
+  const entries: unknown[] = [];
+  pool.on("connect", (_c, e) => {
+    entries.push(e);
+  });
+  const first = await pool.connect();
+  const old = first.dbapiConnection!;
+  await first.detach();
+  await using second = await pool.connect();
+  assert.notEqual(second.dbapiConnection, old);
+  assert.equal(second.dbapiConnection, driver.connections[1]);
+  assert.equal(entries.length, 2);
+  assert.equal(entries[0], entries[1]);
+  // The detached connection keeps working and no longer counts.
+  assert.equal(old.open, true);
+  assert.equal(old.query("SELECT 1"), "SELECT 1");
+  assert.equal(pool.checkedOut(), 1);
+  await first.close();
+  assert.equal(old.open, false);
+  assert.equal(pool.checkedOut(), 1);
+});
+
+Deno.test("entry.close() fires close before closing; the entry reconnects at its next checkout (#81)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+  });
+  let entry:
+    | {
+      close(): Promise<void>;
+      readonly dbapiConnection: FakeConnection | null;
+    }
+    | undefined;
+  pool.on("connect", (_c, e) => {
+    entry = e;
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  await proxy.close();
+  let openInListener: boolean | undefined;
+  pool.on("close", (c) => {
+    openInListener = c.open;
+  });
+  const rec = recordEvents(pool);
+  await entry!.close();
+  assert.deepEqual(rec.events, [{ name: "close", args: [conn, entry] }]);
+  assert.equal(openInListener, true);
+  assert.deepEqual(conn.calls, ["rollback", "close"]); // close, not terminate
+  assert.equal(entry!.dbapiConnection, null);
+  assert.equal(pool.checkedIn(), 1);
+  const firstEntry = entry;
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+  assert.equal(entry, firstEntry);
+  assert.deepEqual(rec.names().slice(1), ["connect#2", "checkout#2"]);
+});
+
+Deno.test("entry.close() on an entry without a connection does nothing", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  let entry: { close(): Promise<void> } | undefined;
+  pool.on("connect", (_c, e) => {
+    entry = e;
+  });
+  const proxy = await pool.connect();
+  await proxy.invalidate();
+  const rec = recordEvents(pool);
+  await entry!.close();
+  assert.deepEqual(rec.events, []);
+});
+
+Deno.test("a driver close() that throws in dispose() is logged and swallowed (#82)", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+  });
+  const a = await pool.connect();
+  const b = await pool.connect();
+  await a.close();
+  await b.close();
+  const failure = new Error("close failed");
+  driver.failClose = failure;
+  await pool.dispose(); // resolves
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception closing connection <FakeConnection #1>"],
+    ["error", "Exception closing connection <FakeConnection #2>"],
+  ]);
+  assert.equal(lines[0]!.context.error, failure);
+  assert.equal(pool.checkedIn(), 0);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.overflow(), -5);
+  // The pool keeps working.
+  driver.failClose = null;
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[2]);
+});
+
+Deno.test("a driver close() that throws in an overflow discard, entry.close() or a detached close is logged and swallowed (#82)", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+    poolSize: 1,
+    maxOverflow: 2,
+    timeoutMs: 0,
+  });
+  let firstEntry: { close(): Promise<void> } | undefined;
+  pool.on("connect", (_c, e) => {
+    firstEntry ??= e;
+  });
+  const a = await pool.connect();
+  const b = await pool.connect();
+  const c = await pool.connect();
+  driver.failClose = new Error("close failed");
+  await a.close(); // pooled
+  await b.close(); // overflow: closed
+  await c.detach();
+  await c.close(); // detached: closed
+  await firstEntry!.close();
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception closing connection <FakeConnection #2>"],
+    ["error", "Exception closing connection <FakeConnection #3>"],
+    ["error", "Exception closing connection <FakeConnection #1>"],
+  ]);
+  // The detached entry came back to a full idle list and was discarded.
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.overflow(), 0);
+  driver.failClose = null;
+  // The whole capacity can be checked out again.
+  const all = [
+    await pool.connect(),
+    await pool.connect(),
+    await pool.connect(),
+  ];
+  assert.equal(pool.checkedOut(), 3);
+  for (const proxy of all) await proxy.close();
+});
+
+Deno.test("a driver terminate() that throws during invalidation is logged and swallowed (#82)", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  const failure = new Error("terminate failed");
+  await using pool = new QueuePool(driver.creator, {
+    dialect: {
+      ...driver.dialect,
+      terminate: (c) => {
+        c.terminate();
+        throw failure;
+      },
+    },
+    logger,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0,
+  });
+  const proxy = await pool.connect();
+  await proxy.invalidate(); // resolves
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception terminating connection <FakeConnection #1>"],
+  ]);
+  assert.equal(lines[0]!.context.error, failure);
+  assert.equal(pool.checkedOut(), 0);
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+});
+
+Deno.test("a driver close() that throws when an old connection is returned after dispose() is logged and swallowed (#82)", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0,
+  });
+  const proxy = await pool.connect();
+  await pool.dispose();
+  driver.failClose = new Error("close failed");
+  await proxy.close(); // resolves
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception closing connection <FakeConnection #1>"],
+  ]);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.overflow(), -1);
+  driver.failClose = null;
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+});
+
+Deno.test("hard-invalidating a detached proxy fires closeDetached and terminates its connection (F9)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new QueuePool(driver.creator, { dialect: trace.dialect });
+  const proxy = await pool.connect();
+  await proxy.detach();
+  trace.watch(pool);
+  await proxy.invalidate(new Error("gone"));
+  await proxy.close();
+  assert.deepEqual(trace.timeline, ["closeDetached#1", "terminate#1"]);
+  assert.equal(proxy.isValid, false);
+});
+
+Deno.test("a detach listener that throws: the detach completes, then detach() rejects", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const failure = new Error("detach listener failed");
+  pool.on("detach", () => {
+    throw failure;
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  await assert.rejects(proxy.detach(), (e) => e === failure);
+  assert.equal(proxy.isDetached, true);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.checkedIn(), 1);
+  await proxy.close();
+  assert.equal(conn.open, false);
+});
+
+Deno.test("a closeDetached listener that throws: the connection is still closed, then close() rejects", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const failure = new Error("closeDetached listener failed");
+  pool.on("closeDetached", () => {
+    throw failure;
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  await proxy.detach();
+  await assert.rejects(proxy.close(), (e) => e === failure);
+  assert.deepEqual(conn.calls, ["rollback", "close"]);
+});
+
+Deno.test("a close listener that throws in entry.close(): the connection is still closed, then entry.close() rejects", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  let entry:
+    | { close(): Promise<void>; readonly dbapiConnection: unknown }
+    | undefined;
+  pool.on("connect", (_c, e) => {
+    entry = e;
+  });
+  const proxy = await pool.connect();
+  const conn = proxy.dbapiConnection!;
+  await proxy.close();
+  const failure = new Error("close listener failed");
+  const listener = () => {
+    throw failure;
+  };
+  pool.on("close", listener);
+  await assert.rejects(entry!.close(), (e) => e === failure);
+  pool.off("close", listener);
+  assert.equal(conn.open, false);
+  assert.equal(entry!.dbapiConnection, null);
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+});
+
+// ------------------------------------------------------------------ R. Garbage collection (D8)
+
+const gc = (globalThis as unknown as { gc?: () => void }).gc;
+function gcWarning(id: number): string {
+  return `The garbage collector is trying to clean up non-checked-in connection <FakeConnection #${id}>, which will be terminated. Please ensure that pooled connections are returned to the pool explicitly, either by calling close() or with await using.`;
+}
+
+/** Checks out a connection in its own scope and never returns it. */
+async function leakCheckout(
+  pool: Pool<FakeConnection>,
+): Promise<FakeConnection> {
+  const proxy = await pool.connect();
+  return proxy.dbapiConnection!;
+}
+
+/** Collects garbage until `done` settles, at most `rounds` times; `true` if it settled. */
+async function collectUntil(
+  done: Promise<void>,
+  rounds = 100,
+): Promise<boolean> {
+  let settled = false;
+  done.then(() => settled = true);
+  for (let i = 0; i < rounds && !settled; i++) {
+    gc!();
+    await macrotask();
+  }
+  return settled;
+}
+
+/** A recording logger whose `warned` resolves at the first warning. */
+function warnWatchingLogger() {
+  const recorded = recordingLogger();
+  const { promise: warned, resolve } = Promise.withResolvers<void>();
+  const warn = recorded.logger.warn;
+  recorded.logger.warn = (line: string, ...rest: unknown[]) => {
+    warn(line, ...rest);
+    resolve();
+  };
+  return { ...recorded, warned };
+}
+
+Deno.test({
+  name:
+    "a proxy garbage-collected without close() is warned about and its slot released, with no reset and no event (#104)",
+  ignore: gc === undefined,
+  async fn() {
+    const driver = new FakeDriver();
+    const { logger, lines, warned } = warnWatchingLogger();
+    await using pool = new QueuePool(driver.creator, {
+      dialect: driver.dialect,
+      logger,
+      poolSize: 1,
+      maxOverflow: 0,
+      timeoutMs: 0,
+    });
+    const events: string[] = [];
+    for (const name of POOL_EVENT_NAMES) {
+      // Names only: keeping the arguments would keep the proxy alive.
+      pool.on(name, () => {
+        events.push(name);
+      });
+    }
+    const conn = await leakCheckout(pool);
+    assert.deepEqual(events, ["firstConnect", "connect", "checkout"]);
+    assert.equal(pool.checkedOut(), 1);
+    assert.ok(await collectUntil(warned), "the proxy was never collected");
+    await macrotask(); // the release continues after the warning
+    assert.deepEqual(lines.map((l) => [l.level, l.line]), [[
+      "warn",
+      gcWarning(1),
+    ]]);
+    assert.equal(pool.checkedOut(), 0);
+    assert.equal(pool.checkedIn(), 1);
+    assert.deepEqual(conn.calls, ["terminate"]); // no rollback, no reuse
+    assert.equal(conn.open, false);
+    assert.deepEqual(events, ["firstConnect", "connect", "checkout"]);
+    // The slot comes back without its connection: the next checkout reconnects it.
+    await using next = await pool.connect();
+    assert.equal(next.dbapiConnection, driver.connections[1]);
+  },
+});
+
+Deno.test({
+  name:
+    "a proxy garbage-collected without close() serves a waiting caller with a new connection (#104)",
+  ignore: gc === undefined,
+  async fn() {
+    const driver = new FakeDriver();
+    const { logger, warned } = warnWatchingLogger();
+    await using pool = new QueuePool(driver.creator, {
+      dialect: driver.dialect,
+      logger,
+      poolSize: 1,
+      maxOverflow: 0,
+      timeoutMs: null,
+    });
+    const conn = await leakCheckout(pool);
+    const controller = new AbortController();
+    const waiter = pool.connect({ signal: controller.signal });
+    try {
+      assert.ok(await collectUntil(warned), "the proxy was never collected");
+      assert.ok(
+        await collectUntil(waiter.then(() => {}), 10),
+        "the waiter was not served",
+      );
+    } finally {
+      controller.abort();
+    }
+    await using served = await waiter;
+    assert.equal(served.dbapiConnection, driver.connections[1]);
+    assert.deepEqual(conn.calls, ["terminate"]);
+    assert.equal(pool.checkedOut(), 1);
+  },
+});
+
+Deno.test({
+  name:
+    "a collected proxy that was closed or detached is never reported (#104)",
+  ignore: gc === undefined,
+  async fn() {
+    const driver = new FakeDriver();
+    const { logger, lines, warned } = warnWatchingLogger();
+    await using pool = new QueuePool(driver.creator, {
+      dialect: driver.dialect,
+      logger,
+    });
+    await (async () => {
+      const closed = await pool.connect(); // #1
+      const detached = await pool.connect(); // #2
+      await pool.connect(); // #3, leaked
+      await closed.close();
+      await detached.detach();
+    })();
+    assert.ok(await collectUntil(warned), "the proxy was never collected");
+    for (let i = 0; i < 5; i++) {
+      gc!();
+      await macrotask();
+    }
+    assert.deepEqual(lines.map((l) => [l.level, l.line]), [[
+      "warn",
+      gcWarning(3),
+    ]]);
+    assert.deepEqual(driver.connections.map((c) => c.calls), [
+      ["rollback"],
+      [],
+      ["terminate"],
+    ]);
+    assert.equal(pool.checkedOut(), 0);
+    assert.equal(pool.checkedIn(), 3);
+  },
+});

@@ -1,0 +1,620 @@
+/**
+ * postgres.js adapter: a {@linkcode Dialect} for `npm:postgres` and a
+ * creator that gives each pool slot its own single connection.
+ *
+ * Each connection made by {@linkcode postgresCreator} is a postgres.js
+ * instance limited to one connection (`max: 1`), reserved with
+ * `sql.reserve()`: the pool's connection object is that `ReservedSql`, a
+ * normal tagged-template `sql` function bound to one server session.
+ *
+ * - `rollback` / `commit` send `ROLLBACK` / `COMMIT`, and nothing when the
+ *   connection is known to be idle.
+ * - `inTransaction` comes from the transaction status byte of the
+ *   protocol's ReadyForQuery messages. postgres.js reads that byte but does
+ *   not expose it, so the creator gives postgres.js its own socket (the
+ *   documented `socket` option) and watches the messages on it. This works
+ *   for plain TCP and Unix-socket connections to a single host; with TLS
+ *   (`ssl`, `sslmode=…`), several hosts or a `socket` option of your own
+ *   the status is unknown (`undefined`) and every return sends `ROLLBACK`.
+ * - `isDisconnect` recognises real failures: SQLSTATE class 08, 57P01,
+ *   57P02, 57P03 (and the other session-ending codes), `FATAL` errors,
+ *   `ECONNRESET`, `EPIPE`, and postgres.js's `CONNECTION_CLOSED`,
+ *   `CONNECTION_DESTROYED`, `CONNECTION_ENDED` and `CONNECT_TIMEOUT`.
+ * - `close` releases the connection and ends the instance (at most 5 s);
+ *   `terminate` ends it at once.
+ *
+ * Once the server or the network closes a connection (or the dialect closes
+ * it), its instance is ended and every later query made through it rejects
+ * with a `CONNECTION_CLOSED` error, so that the pool sees the disconnect and
+ * replaces the connection. (Plain postgres.js 3.4 crashes the process with
+ * an uncaught `TypeError` when a query runs on a reserved connection whose
+ * socket has closed; the connections made here are guarded against it.)
+ *
+ * @example With a pool
+ * ```ts ignore
+ * import { QueuePool } from "@dbpool/pool";
+ * import { POSTGRES_DIALECT, postgresCreator } from "@dbpool/pool/postgres";
+ *
+ * await using pool = new QueuePool(
+ *   postgresCreator("postgres://app:secret@localhost:5432/app"),
+ *   { dialect: POSTGRES_DIALECT, poolSize: 10 },
+ * );
+ * await using conn = await pool.connect();
+ * const sql = conn.driverConnection!;
+ * const [{ now }] = await sql`SELECT now() AS now`;
+ * console.log(now);
+ * ```
+ *
+ * @example The dialect on its own
+ * ```ts ignore
+ * import assert from "node:assert/strict";
+ * import { POSTGRES_DIALECT, postgresCreator } from "@dbpool/pool/postgres";
+ *
+ * const sql = await postgresCreator(Deno.env.get("DATABASE_URL"))();
+ * assert.equal(POSTGRES_DIALECT.inTransaction(sql), false);
+ * await sql`BEGIN`;
+ * assert.equal(POSTGRES_DIALECT.inTransaction(sql), true);
+ * await POSTGRES_DIALECT.rollback(sql);
+ * assert.equal(await POSTGRES_DIALECT.ping(sql), true);
+ * await POSTGRES_DIALECT.close(sql);
+ * ```
+ *
+ * @module
+ */
+
+import net from "node:net";
+import postgres from "postgres";
+import type { Notice, Options, PostgresType, ReservedSql, Sql } from "postgres";
+import type { Dialect } from "./dialect.ts";
+import { isPostgresDisconnectError } from "./_postgres_errors.ts";
+
+export type { Dialect } from "./dialect.ts";
+
+/**
+ * postgres.js's `ReservedSql` (`npm:postgres`): the driver connection made
+ * by {@linkcode postgresCreator}, a tagged-template `sql` function bound to
+ * one server session.
+ *
+ * @example
+ * ```ts ignore
+ * import type { PostgresReservedSql } from "@dbpool/pool/postgres";
+ * import { postgresCreator } from "@dbpool/pool/postgres";
+ *
+ * const sql: PostgresReservedSql = await postgresCreator(Deno.env.get("DATABASE_URL"))();
+ * console.log(await sql`SELECT 1 AS one`);
+ * ```
+ */
+export type PostgresReservedSql = ReservedSql;
+
+/**
+ * postgres.js's options (`npm:postgres`), whatever the custom types: what
+ * {@linkcode postgresCreator} accepts.
+ *
+ * @example
+ * ```ts
+ * import type { PostgresOptions } from "@dbpool/pool/postgres";
+ *
+ * const options: PostgresOptions = { connect_timeout: 5, prepare: true };
+ * console.log(options.connect_timeout);
+ * ```
+ */
+export type PostgresOptions = Options<Record<string, PostgresType>>;
+
+/** How long {@linkcode PostgresDialect.close} waits for a graceful end, in seconds (postgres.js's unit). */
+const CLOSE_GRACE_SECONDS = 5;
+
+/** How long closing waits for the socket to be gone once ended, in ms. */
+const SOCKET_CLOSE_WAIT_MS = 5_000;
+
+/** The SQLSTATE of "there is no transaction in progress" (a warning). */
+const NO_ACTIVE_TRANSACTION = "25P01";
+
+/** The transaction status byte of ReadyForQuery. */
+type TransactionStatus = "I" | "T" | "E";
+
+/** What the adapter knows about one connection made by the creator. */
+interface EntryState {
+  /** The postgres.js instance (`max: 1`) the connection belongs to. */
+  sql: Sql | null;
+  /** Whether ReadyForQuery messages are watched on the sockets. */
+  tracked: boolean;
+  /** The last ReadyForQuery status, when tracked. */
+  status: TransactionStatus | null;
+  /** The sockets opened by the creator's socket factory and not yet closed. */
+  sockets: Set<net.Socket>;
+  /** Whether the server session is gone (postgres.js `onclose`). */
+  closed: boolean;
+  /** Resolves when the session is gone. */
+  whenClosed: Promise<void>;
+  markClosed: () => void;
+  /** Whether the connection has been released to its instance. */
+  released: boolean;
+  /** Set while the dialect runs its own ROLLBACK/COMMIT. */
+  quiet: boolean;
+  /** The shutdown in progress, if any. */
+  ending: Promise<void> | null;
+}
+
+const STATES = new WeakMap<object, EntryState>();
+
+/**
+ * Follows the PostgreSQL message stream on a socket (type byte, 4-byte
+ * length, body) and records the status byte of each ReadyForQuery (`Z`).
+ */
+function watchReadyForQuery(socket: net.Socket, state: EntryState): void {
+  const header = new Uint8Array(5);
+  let headerLength = 0;
+  let remaining = 0; // body bytes still to skip
+  let wantStatus = false; // the next body byte is a ReadyForQuery status
+  socket.on("data", (chunk: Uint8Array) => {
+    let i = 0;
+    const length = chunk.length;
+    while (i < length) {
+      if (remaining > 0) {
+        if (wantStatus) {
+          const byte = chunk[i];
+          state.status = byte === 0x49 ? "I" : byte === 0x54 ? "T" : "E";
+          wantStatus = false;
+        }
+        const skip = Math.min(remaining, length - i);
+        i += skip;
+        remaining -= skip;
+        continue;
+      }
+      header[headerLength++] = chunk[i++]!;
+      if (headerLength === 5) {
+        headerLength = 0;
+        const messageLength = ((header[1]! << 24) | (header[2]! << 16) |
+          (header[3]! << 8) | header[4]!) >>> 0;
+        remaining = messageLength - 4;
+        wantStatus = header[0] === 0x5a && remaining > 0; // 'Z'
+      }
+    }
+  });
+}
+
+function closedError(action: string): Error {
+  return Object.assign(
+    new Error(`Cannot ${action}: the connection is closed`),
+    { code: "CONNECTION_CLOSED" },
+  );
+}
+
+/** Whether the session is gone or being closed by the dialect. */
+function isGone(state: EntryState): boolean {
+  return state.closed || state.ending !== null;
+}
+
+type QueryHandler = ((query: unknown) => unknown) & { debug?: unknown };
+
+/**
+ * Makes a postgres.js query reject with `CONNECTION_CLOSED` instead of
+ * running when, at execution time, its session is gone.
+ *
+ * postgres.js 3.4 has a bug here: a query run on a reserved connection
+ * after its socket closed writes to a `null` socket from a `setImmediate`
+ * callback, an uncaught `TypeError` that ends the process. The query's
+ * `handler` (postgres.js's `Query#handler`, called when it executes) is
+ * wrapped; if a future version has no such property, nothing changes.
+ */
+function guardQuery(query: unknown, state: EntryState): unknown {
+  if (!(query instanceof Promise)) return query; // sql("name") helpers
+  const original: unknown = Reflect.get(query, "handler");
+  if (typeof original !== "function") return query;
+  const handler = original as QueryHandler;
+  const guarded: QueryHandler = (pending: unknown): unknown => {
+    if (!isGone(state)) return handler(pending);
+    const reject: unknown = pending !== null && typeof pending === "object"
+      ? Reflect.get(pending, "reject")
+      : undefined;
+    if (typeof reject === "function") {
+      reject(closedError("run the query"));
+    }
+    return undefined;
+  };
+  guarded.debug = handler.debug;
+  Reflect.set(query, "handler", guarded);
+  return query;
+}
+
+/**
+ * Wraps a reserved connection so that every query made through it (tagged
+ * template, `unsafe()`, `file()`, `notify()`) is guarded by
+ * {@linkcode guardQuery}.
+ */
+function guardReserved(
+  reserved: PostgresReservedSql,
+  state: EntryState,
+): PostgresReservedSql {
+  return new Proxy(reserved, {
+    apply(target, thisArg, args: unknown[]): unknown {
+      return guardQuery(Reflect.apply(target, thisArg, args), state);
+    },
+    get(target, property): unknown {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      if (property === "unsafe" || property === "file") {
+        return (...args: unknown[]): unknown =>
+          guardQuery(Reflect.apply(value, target, args), state);
+      }
+      if (property === "notify") {
+        return (...args: unknown[]): unknown =>
+          isGone(state)
+            ? Promise.reject(closedError("notify"))
+            : Reflect.apply(value, target, args);
+      }
+      return value;
+    },
+  });
+}
+
+/** Waits at most `ms` for `promise`; clears its timer. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      promise,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Releases (if needed) and ends the connection's instance. */
+function shutdown(
+  connection: PostgresReservedSql,
+  state: EntryState,
+  graceSeconds: number,
+): Promise<void> {
+  state.ending ??= (async () => {
+    if (!state.closed && !state.released) {
+      state.released = true;
+      try {
+        connection.release();
+      } catch {
+        // already released
+      }
+    }
+    if (graceSeconds === 0) {
+      for (const socket of state.sockets) socket.destroy();
+    }
+    if (state.sql !== null) {
+      await within(
+        state.sql.end({ timeout: graceSeconds }).catch(() => {}),
+        graceSeconds * 1_000 + SOCKET_CLOSE_WAIT_MS,
+      );
+    }
+    for (const socket of state.sockets) socket.destroy();
+    await within(
+      Promise.all([
+        state.whenClosed,
+        ...[...state.sockets].map((socket) =>
+          new Promise<void>((resolve) => socket.once("close", () => resolve()))
+        ),
+      ]).then(() => {}),
+      SOCKET_CLOSE_WAIT_MS,
+    );
+  })();
+  return state.ending;
+}
+
+/**
+ * The {@linkcode Dialect} for postgres.js reserved connections.
+ *
+ * It gives its best on connections made by {@linkcode postgresCreator},
+ * whose state it knows. On any other `ReservedSql` it still rolls back,
+ * commits, pings and classifies errors, but `inTransaction` is `undefined`,
+ * and `close` / `terminate` can only `release()` it to its own instance.
+ * It holds no other state; use the shared {@linkcode POSTGRES_DIALECT}.
+ *
+ * @example Classifying errors
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { POSTGRES_DIALECT } from "@dbpool/pool/postgres";
+ *
+ * const closed = Object.assign(new Error("write CONNECTION_CLOSED localhost:5432"), {
+ *   code: "CONNECTION_CLOSED",
+ * });
+ * assert.equal(POSTGRES_DIALECT.isDisconnect(closed, null), true);
+ * const unique = Object.assign(new Error("duplicate key"), { code: "23505" });
+ * assert.equal(POSTGRES_DIALECT.isDisconnect(unique, null), false);
+ * ```
+ */
+export class PostgresDialect implements Dialect<PostgresReservedSql> {
+  /** Always `"postgres"`. */
+  readonly name: string = "postgres";
+
+  /**
+   * Sends `ROLLBACK`, unless the connection is known to be idle.
+   *
+   * @param connection A reserved connection.
+   * @throws {Error} The driver's error; `CONNECTION_CLOSED` at once when
+   * the session is known to be gone.
+   */
+  async rollback(connection: PostgresReservedSql): Promise<void> {
+    await this.#run(connection, "ROLLBACK", "roll back");
+  }
+
+  /**
+   * Sends `COMMIT`, unless the connection is known to be idle.
+   *
+   * @param connection A reserved connection.
+   * @throws {Error} The driver's error; `CONNECTION_CLOSED` at once when
+   * the session is known to be gone.
+   */
+  async commit(connection: PostgresReservedSql): Promise<void> {
+    await this.#run(connection, "COMMIT", "commit");
+  }
+
+  async #run(
+    connection: PostgresReservedSql,
+    statement: string,
+    action: string,
+  ): Promise<void> {
+    const state = STATES.get(connection);
+    if (state !== undefined && isGone(state)) throw closedError(action);
+    if (this.inTransaction(connection) === false) return;
+    if (state !== undefined) state.quiet = true;
+    try {
+      await connection.unsafe(statement);
+    } finally {
+      if (state !== undefined) state.quiet = false;
+    }
+  }
+
+  /**
+   * Releases the connection and ends its instance gracefully
+   * (`sql.end({ timeout: 5 })`: running queries get 5 s, then the socket
+   * is closed). Resolves when the socket is closed. Idempotent.
+   *
+   * @param connection A reserved connection.
+   */
+  async close(connection: PostgresReservedSql): Promise<void> {
+    const state = STATES.get(connection);
+    if (state === undefined) return connection.release();
+    await shutdown(connection, state, CLOSE_GRACE_SECONDS);
+  }
+
+  /**
+   * Ends the connection at once (`sql.end({ timeout: 0 })`, and the socket
+   * destroyed when the creator made it), failing its pending queries.
+   * Resolves when the socket is closed. Idempotent.
+   *
+   * @param connection A reserved connection.
+   */
+  async terminate(connection: PostgresReservedSql): Promise<void> {
+    const state = STATES.get(connection);
+    if (state === undefined) return connection.release();
+    await shutdown(connection, state, 0);
+  }
+
+  /**
+   * Checks the connection with `SELECT 1`. A connection whose session is
+   * known to be gone gives `false` without touching the driver.
+   *
+   * @param connection A reserved connection.
+   * @returns `true` when alive, `false` when disconnected.
+   * @throws {Error} An error that is not a disconnect.
+   */
+  async ping(connection: PostgresReservedSql): Promise<boolean> {
+    const state = STATES.get(connection);
+    if (state !== undefined && isGone(state)) return false;
+    try {
+      await connection.unsafe("SELECT 1");
+      return true;
+    } catch (error) {
+      if (this.isDisconnect(error, connection)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Whether `error` means the connection is gone: the session is known to
+   * be closed, or the error has a SQLSTATE of class 08, 57P01, 57P02,
+   * 57P03, 57P05, 25P03 or 25P04, `FATAL` or `PANIC` severity, a socket
+   * code (`ECONNRESET`, `EPIPE`, …) or a postgres.js connection code
+   * (`CONNECTION_CLOSED`, `CONNECTION_DESTROYED`, `CONNECTION_ENDED`,
+   * `CONNECT_TIMEOUT`).
+   *
+   * @param error The error to classify.
+   * @param connection The connection it came from, when known.
+   * @returns `true` for a disconnect.
+   */
+  isDisconnect(
+    error: unknown,
+    connection: PostgresReservedSql | null,
+  ): boolean {
+    if (connection !== null) {
+      const state = STATES.get(connection);
+      if (state !== undefined && isGone(state)) return true;
+    }
+    return isPostgresDisconnectError(error);
+  }
+
+  /**
+   * The transaction status of the last ReadyForQuery message, when the
+   * creator could watch it (see the module documentation).
+   *
+   * @param connection A reserved connection.
+   * @returns `false` when idle (`I`), `true` in a transaction (`T`) or a
+   * failed one (`E`); `undefined` when unknown or the session is gone.
+   */
+  inTransaction(connection: PostgresReservedSql): boolean | undefined {
+    const state = STATES.get(connection);
+    if (
+      state === undefined || !state.tracked || isGone(state) ||
+      state.status === null
+    ) {
+      return undefined;
+    }
+    return state.status !== "I";
+  }
+}
+
+/**
+ * The shared {@linkcode PostgresDialect}; pass it as the pool's `dialect`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { POSTGRES_DIALECT } from "@dbpool/pool/postgres";
+ *
+ * assert.equal(POSTGRES_DIALECT.name, "postgres");
+ * ```
+ */
+export const POSTGRES_DIALECT: PostgresDialect = new PostgresDialect();
+
+/** The few parsed options the creator reads (postgres.js `sql.options`). */
+interface ParsedOptions {
+  host: string[];
+  port: number[];
+  path: string | undefined;
+  ssl: unknown;
+  socket: unknown;
+}
+
+function readParsedOptions(sql: Sql): ParsedOptions {
+  const options: unknown = sql.options;
+  const get = (name: string): unknown =>
+    options !== null && typeof options === "object"
+      ? Reflect.get(options, name)
+      : undefined;
+  const host = get("host");
+  const port = get("port");
+  const path = get("path");
+  return {
+    host: Array.isArray(host) ? host.map(String) : [],
+    port: Array.isArray(port) ? port.map(Number) : [],
+    path: typeof path === "string" && path !== "" ? path : undefined,
+    ssl: get("ssl"),
+    socket: get("socket"),
+  };
+}
+
+/**
+ * Returns a creator that opens one postgres.js connection each time it is
+ * called: a new `postgres(url, options)` instance with `max: 1`, and its
+ * connection reserved with `sql.reserve()`. Pass it to a pool with
+ * {@linkcode POSTGRES_DIALECT}.
+ *
+ * `options` are postgres.js's, with these differences:
+ *
+ * - `max` is always `1`.
+ * - `max_lifetime` defaults to `null` (postgres.js picks 30 to 60 minutes),
+ *   so that connections are not closed behind the pool's back; use the
+ *   pool's `recycleMs` instead.
+ * - `onclose` and `onnotice` are wrapped, and still called; the
+ *   "there is no transaction in progress" warning caused by the dialect's
+ *   own `ROLLBACK` is dropped.
+ * - Unless you give a `socket` option, use TLS or several hosts, the
+ *   creator opens the socket itself (see the module documentation).
+ *
+ * If the connection cannot be made, the instance is ended and the error is
+ * thrown (postgres.js waits up to `connect_timeout`, 30 s by default).
+ *
+ * @param url A connection URL; unset uses `options` and the `PG*`
+ * environment variables, as postgres.js does.
+ * @param options postgres.js options.
+ * @returns A function that opens one reserved connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { postgresCreator } from "@dbpool/pool/postgres";
+ *
+ * const connect = postgresCreator(Deno.env.get("DATABASE_URL"), {
+ *   connect_timeout: 5,
+ *   connection: { application_name: "notes" },
+ * });
+ * const sql = await connect();
+ * console.log(await sql`SELECT 1 AS one`);
+ * sql.release();
+ * ```
+ */
+export function postgresCreator(
+  url?: string | URL,
+  options: PostgresOptions = {},
+): () => Promise<PostgresReservedSql> {
+  const href = url === undefined ? undefined : String(url);
+  const settings: PostgresOptions = {
+    "max_lifetime": null,
+    ...options,
+    max: 1,
+  };
+  // Parse the options once (postgres.js connects lazily, so this instance
+  // never opens a socket) to see whether the socket can be watched.
+  const parsed = readParsedOptions(
+    href === undefined ? postgres(settings) : postgres(href, settings),
+  );
+  const trackable = parsed.socket === undefined && !parsed.ssl &&
+    (parsed.path !== undefined ||
+      (parsed.host.length === 1 && parsed.port.length >= 1));
+  const userOnclose = options.onclose;
+  const userOnnotice = options.onnotice;
+
+  return async function createPostgresConnection(): Promise<
+    PostgresReservedSql
+  > {
+    let markClosed = (): void => {};
+    const whenClosed = new Promise<void>((resolve) => markClosed = resolve);
+    const state: EntryState = {
+      sql: null,
+      tracked: trackable,
+      status: null,
+      sockets: new Set(),
+      closed: false,
+      whenClosed,
+      markClosed,
+      released: false,
+      quiet: false,
+      ending: null,
+    };
+    const instanceOptions: PostgresOptions & { socket?: () => net.Socket } = {
+      ...settings,
+      onclose(connectionId: number): void {
+        state.closed = true;
+        state.markClosed();
+        // End the instance so that postgres.js does not open a new session
+        // behind the pool's back (later queries are rejected by the guard).
+        // `timeout: 0`: a query cut by the close stays "active" inside
+        // postgres.js, and a plain end() would wait for it forever.
+        state.sql?.end({ timeout: 0 }).catch(() => {});
+        userOnclose?.(connectionId);
+      },
+      onnotice(notice: Notice): void {
+        if (state.quiet && notice.code === NO_ACTIVE_TRANSACTION) return;
+        if (userOnnotice !== undefined) return userOnnotice(notice);
+        // deno-lint-ignore no-console -- postgres.js's own default for notices, kept for the ones the pool did not cause
+        console.log(notice);
+      },
+    };
+    if (trackable) {
+      instanceOptions.socket = (): net.Socket => {
+        const socket = parsed.path !== undefined
+          ? net.connect(parsed.path)
+          : net.connect(parsed.port[0]!, parsed.host[0]!);
+        // postgres.js names the server in its errors from these fields.
+        Object.assign(socket, { host: parsed.host[0], port: parsed.port[0] });
+        state.sockets.add(socket);
+        socket.once("close", () => state.sockets.delete(socket));
+        watchReadyForQuery(socket, state);
+        return socket;
+      };
+    }
+    const sql = href === undefined
+      ? postgres(instanceOptions)
+      : postgres(href, instanceOptions);
+    state.sql = sql;
+    let reserved: PostgresReservedSql;
+    try {
+      reserved = await sql.reserve();
+    } catch (error) {
+      for (const socket of state.sockets) socket.destroy();
+      await sql.end({ timeout: 0 }).catch(() => {});
+      throw error;
+    }
+    const guarded = guardReserved(reserved, state);
+    STATES.set(guarded, state);
+    return guarded;
+  };
+}

@@ -1,0 +1,336 @@
+import assert from "node:assert/strict";
+// @ts-types="@types/pg"
+import pg from "pg";
+import type { Dialect } from "../src/dialect.ts";
+import { PG_DIALECT, pgCreator } from "../src/pg.ts";
+import { type PgCluster, startPgCluster } from "./_pg_cluster.ts";
+
+async function backendPid(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>(
+    "SELECT pg_backend_pid() AS pid",
+  );
+  return rows[0]!.pid;
+}
+
+/** Statements the server logged for one backend (needs `logStatements`). */
+async function loggedStatements(
+  cluster: PgCluster,
+  pid: number,
+): Promise<string[]> {
+  const marker = `[${pid}] `;
+  return (await cluster.readLog()).split("\n")
+    .filter((line) => line.includes(marker) && line.includes("statement: "))
+    .map((line) => line.slice(line.indexOf("statement: ") + 11));
+}
+
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("Expected the promise to reject");
+}
+
+Deno.test("PgDialect against a live PostgreSQL", async (t) => {
+  await using cluster = await startPgCluster({ logStatements: true });
+  const connect = pgCreator({
+    connectionString: cluster.url,
+    connectionTimeoutMillis: 10_000,
+  });
+  const admin = await connect();
+  await admin.query(
+    "CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL)",
+  );
+  await admin.query("INSERT INTO notes VALUES (1, 'first')");
+
+  try {
+    await t.step("PG_DIALECT is a Dialect<pg.Client>", () => {
+      const dialect: Dialect<pg.Client> = PG_DIALECT;
+      assert.equal(dialect.name, "pg");
+    });
+
+    await t.step(
+      "pgCreator() connects a client that answers ping",
+      async () => {
+        const client = await connect();
+        try {
+          assert.ok(client instanceof pg.Client);
+          assert.equal(await PG_DIALECT.ping(client), true);
+          const { rows } = await client.query("SELECT 41 + 1 AS answer");
+          assert.equal(rows[0].answer, 42);
+        } finally {
+          await PG_DIALECT.close(client);
+        }
+      },
+    );
+
+    await t.step(
+      "inTransaction follows ReadyForQuery: idle, in a transaction, failed",
+      async () => {
+        const client = await connect();
+        try {
+          assert.equal(PG_DIALECT.inTransaction(client), false);
+          await client.query("BEGIN");
+          assert.equal(PG_DIALECT.inTransaction(client), true);
+          await client.query("SELECT 1");
+          assert.equal(PG_DIALECT.inTransaction(client), true);
+          await rejection(client.query("SELECT * FROM no_such_table"));
+          assert.equal(PG_DIALECT.inTransaction(client), true); // status E
+          await PG_DIALECT.rollback(client);
+          assert.equal(PG_DIALECT.inTransaction(client), false);
+        } finally {
+          await PG_DIALECT.close(client);
+        }
+      },
+    );
+
+    await t.step(
+      "rollback() really rolls back and releases row locks",
+      async () => {
+        const writer = await connect();
+        const other = await connect();
+        try {
+          await writer.query("BEGIN");
+          await writer.query("INSERT INTO notes VALUES (2, 'uncommitted')");
+          await writer.query("SELECT * FROM notes WHERE id = 1 FOR UPDATE");
+          const invisible = await other.query(
+            "SELECT count(*)::int AS n FROM notes",
+          );
+          assert.equal(invisible.rows[0].n, 1);
+          const locked = await rejection(
+            other.query("SELECT * FROM notes WHERE id = 1 FOR UPDATE NOWAIT"),
+          );
+          assert.equal((locked as { code?: string }).code, "55P03");
+          assert.equal(PG_DIALECT.isDisconnect(locked, other), false);
+
+          await PG_DIALECT.rollback(writer);
+          assert.equal(PG_DIALECT.inTransaction(writer), false);
+          await other.query("BEGIN");
+          await other.query(
+            "SELECT * FROM notes WHERE id = 1 FOR UPDATE NOWAIT",
+          );
+          await other.query("ROLLBACK");
+          const after = await other.query(
+            "SELECT count(*)::int AS n FROM notes",
+          );
+          assert.equal(after.rows[0].n, 1);
+        } finally {
+          await PG_DIALECT.close(writer);
+          await PG_DIALECT.close(other);
+        }
+      },
+    );
+
+    await t.step(
+      "rollback() and commit() send nothing on an idle client",
+      async () => {
+        const client = await connect();
+        try {
+          const pid = await backendPid(client);
+          await PG_DIALECT.rollback(client);
+          await PG_DIALECT.commit(client);
+          await client.query("BEGIN");
+          await PG_DIALECT.rollback(client);
+          const statements = await loggedStatements(cluster, pid);
+          assert.deepEqual(statements.slice(-2), ["BEGIN", "ROLLBACK"]);
+          assert.equal(statements.filter((s) => s === "ROLLBACK").length, 1);
+          assert.equal(statements.filter((s) => s === "COMMIT").length, 0);
+        } finally {
+          await PG_DIALECT.close(client);
+        }
+      },
+    );
+
+    await t.step("commit() commits", async () => {
+      const client = await connect();
+      try {
+        await client.query("BEGIN");
+        await client.query("INSERT INTO notes VALUES (3, 'committed')");
+        await PG_DIALECT.commit(client);
+        assert.equal(PG_DIALECT.inTransaction(client), false);
+        const { rows } = await admin.query(
+          "SELECT body FROM notes WHERE id = 3",
+        );
+        assert.equal(rows[0].body, "committed");
+        await admin.query("DELETE FROM notes WHERE id = 3");
+      } finally {
+        await PG_DIALECT.close(client);
+      }
+    });
+
+    await t.step(
+      "a backend killed while idle: the error is caught, ping is false",
+      async () => {
+        const client = await connect();
+        try {
+          const pid = await backendPid(client);
+          await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+          // node-postgres emits "error" on the idle client; without the
+          // creator's listener this would crash the test process.
+          await waitFor(
+            () => PG_DIALECT.isDisconnect(new Error("probe"), client),
+            "the client to notice the disconnect",
+          );
+          assert.equal(await PG_DIALECT.ping(client), false);
+          assert.equal(PG_DIALECT.inTransaction(client), undefined);
+          const error = await rejection(client.query("SELECT 1"));
+          assert.equal(PG_DIALECT.isDisconnect(error, client), true);
+          assert.equal(PG_DIALECT.isDisconnect(error, null), true);
+        } finally {
+          await PG_DIALECT.terminate(client);
+        }
+      },
+    );
+
+    await t.step(
+      "a backend killed during use: the query fails with a disconnect",
+      async () => {
+        const client = await connect();
+        try {
+          const pid = await backendPid(client);
+          await client.query("BEGIN");
+          const sleeping = client.query("SELECT pg_sleep(30)");
+          sleeping.catch(() => {}); // awaited below; the rejection may come first
+          await waitFor(async () => {
+            const { rows } = await admin.query(
+              "SELECT state FROM pg_stat_activity WHERE pid = $1",
+              [pid],
+            );
+            return rows[0]?.state === "active";
+          }, "the query to start");
+          await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+          const error = await rejection(sleeping);
+          assert.equal(
+            PG_DIALECT.isDisconnect(error, null),
+            true,
+            String(error),
+          );
+          assert.equal(PG_DIALECT.isDisconnect(error, client), true);
+          assert.equal(await PG_DIALECT.ping(client), false);
+          const rollbackError = await rejection(PG_DIALECT.rollback(client));
+          assert.equal(PG_DIALECT.isDisconnect(rollbackError, client), true);
+        } finally {
+          await PG_DIALECT.terminate(client);
+        }
+      },
+    );
+
+    await t.step("terminate() cuts a busy client at once", async () => {
+      const client = await connect();
+      const sleeping = client.query("SELECT pg_sleep(30)");
+      sleeping.catch(() => {});
+      const started = performance.now();
+      await PG_DIALECT.terminate(client);
+      const error = await rejection(sleeping);
+      assert.ok(performance.now() - started < 5_000);
+      assert.equal(PG_DIALECT.isDisconnect(error, null), true, String(error));
+      assert.equal(await PG_DIALECT.ping(client), false);
+      await PG_DIALECT.terminate(client); // idempotent
+      await PG_DIALECT.close(client);
+    });
+
+    await t.step("close() ends gracefully and is idempotent", async () => {
+      const client = await connect();
+      const pid = await backendPid(client);
+      await PG_DIALECT.close(client);
+      await PG_DIALECT.close(client);
+      assert.equal(await PG_DIALECT.ping(client), false);
+      assert.equal(PG_DIALECT.isDisconnect(new Error("any"), client), true);
+      await waitFor(async () => {
+        const { rows } = await admin.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1",
+          [pid],
+        );
+        return rows[0].n === 0;
+      }, "the backend to exit");
+    });
+
+    await t.step("the dialect tracks a client it did not create", async () => {
+      const client = new pg.Client(cluster.url);
+      await client.connect();
+      try {
+        assert.equal(PG_DIALECT.inTransaction(client), false);
+        await client.query("BEGIN");
+        assert.equal(PG_DIALECT.inTransaction(client), true);
+        await PG_DIALECT.rollback(client);
+        assert.equal(PG_DIALECT.inTransaction(client), false);
+        assert.equal(await PG_DIALECT.ping(client), true);
+      } finally {
+        await PG_DIALECT.close(client);
+      }
+    });
+
+    await t.step(
+      "without getTransactionStatus() (older pg 8) the readyForQuery listener answers",
+      async () => {
+        const client = await connect();
+        try {
+          // Hide the method, as on pg releases that predate it.
+          Object.defineProperty(client, "getTransactionStatus", {
+            value: undefined,
+          });
+          await client.query("SELECT 1"); // the listener sees this ReadyForQuery
+          assert.equal(PG_DIALECT.inTransaction(client), false);
+          await client.query("BEGIN");
+          assert.equal(PG_DIALECT.inTransaction(client), true);
+          await PG_DIALECT.rollback(client);
+          assert.equal(PG_DIALECT.inTransaction(client), false);
+        } finally {
+          await PG_DIALECT.close(client);
+        }
+      },
+    );
+
+    await t.step(
+      "pgCreator() rejects with a disconnect when nothing listens",
+      async () => {
+        const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        const { port } = listener.addr as Deno.NetAddr;
+        listener.close();
+        const error = await rejection(
+          pgCreator(`postgres://nobody:x@127.0.0.1:${port}/nothing`)(),
+        );
+        assert.equal(PG_DIALECT.isDisconnect(error, null), true, String(error));
+      },
+    );
+
+    if (!cluster.external) {
+      await t.step(
+        "a server restart: idle clients report the disconnect",
+        async () => {
+          const client = await connect();
+          try {
+            await cluster.restart();
+            await waitFor(
+              () => PG_DIALECT.isDisconnect(new Error("probe"), client),
+              "the client to notice the restart",
+            );
+            assert.equal(await PG_DIALECT.ping(client), false);
+            const fresh = await connect();
+            assert.equal(await PG_DIALECT.ping(fresh), true);
+            await PG_DIALECT.close(fresh);
+          } finally {
+            await PG_DIALECT.terminate(client);
+          }
+        },
+      );
+    }
+  } finally {
+    await PG_DIALECT.close(admin).catch(() => {});
+  }
+});

@@ -1,0 +1,417 @@
+import assert from "node:assert/strict";
+import net from "node:net";
+import postgres from "postgres";
+import type { Dialect } from "../src/dialect.ts";
+import { POSTGRES_DIALECT, postgresCreator } from "../src/postgres.ts";
+import { type PgCluster, startPgCluster } from "./_pg_cluster.ts";
+
+type Sql = postgres.Sql | postgres.ReservedSql;
+
+async function backendPid(sql: Sql): Promise<number> {
+  const [row] = await sql`SELECT pg_backend_pid() AS pid`;
+  return Number(row!.pid);
+}
+
+/**
+ * Statements the server logged for one backend (needs `logStatements`):
+ * simple-protocol lines (`statement: …`) and extended-protocol executions
+ * (`execute <name>: …`).
+ */
+async function loggedStatements(
+  cluster: PgCluster,
+  pid: number,
+): Promise<string[]> {
+  const marker = `[${pid}] `;
+  const pattern = / LOG: {2}(?:statement|execute [^:]*): (.*)$/;
+  return (await cluster.readLog()).split("\n")
+    .filter((line) => line.includes(marker))
+    .map((line) => pattern.exec(line)?.[1])
+    .filter((statement) => statement !== undefined);
+}
+
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("Expected the promise to reject");
+}
+
+Deno.test("PostgresDialect against a live PostgreSQL", async (t) => {
+  await using cluster = await startPgCluster({ logStatements: true });
+  const notices: postgres.Notice[] = [];
+  const connect = postgresCreator(cluster.url, {
+    connect_timeout: 10,
+    onnotice: (notice) => notices.push(notice),
+  });
+  const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
+  await admin`CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL)`;
+  await admin`INSERT INTO notes VALUES (1, 'first')`;
+
+  try {
+    await t.step("POSTGRES_DIALECT is a Dialect<ReservedSql>", () => {
+      const dialect: Dialect<postgres.ReservedSql> = POSTGRES_DIALECT;
+      assert.equal(dialect.name, "postgres");
+    });
+
+    await t.step(
+      "postgresCreator() reserves one connection that answers ping",
+      async () => {
+        const sql = await connect();
+        try {
+          assert.equal(await POSTGRES_DIALECT.ping(sql), true);
+          const [row] = await sql`SELECT ${41}::int + 1 AS answer`;
+          assert.equal(row!.answer, 42);
+          // one session: the pid never changes
+          const pid = await backendPid(sql);
+          assert.equal(await backendPid(sql), pid);
+        } finally {
+          await POSTGRES_DIALECT.close(sql);
+        }
+      },
+    );
+
+    await t.step(
+      "inTransaction follows ReadyForQuery: idle, in a transaction, failed",
+      async () => {
+        const sql = await connect();
+        try {
+          assert.equal(POSTGRES_DIALECT.inTransaction(sql), false);
+          await sql`BEGIN`;
+          assert.equal(POSTGRES_DIALECT.inTransaction(sql), true);
+          await sql`SELECT ${1}::int AS one`; // extended protocol
+          assert.equal(POSTGRES_DIALECT.inTransaction(sql), true);
+          await rejection(sql`SELECT * FROM no_such_table`);
+          assert.equal(POSTGRES_DIALECT.inTransaction(sql), true); // status E
+          await POSTGRES_DIALECT.rollback(sql);
+          assert.equal(POSTGRES_DIALECT.inTransaction(sql), false);
+        } finally {
+          await POSTGRES_DIALECT.close(sql);
+        }
+      },
+    );
+
+    await t.step(
+      "rollback() really rolls back and releases row locks",
+      async () => {
+        const writer = await connect();
+        const other = await connect();
+        try {
+          await writer`BEGIN`;
+          await writer`INSERT INTO notes VALUES (2, 'uncommitted')`;
+          await writer`SELECT * FROM notes WHERE id = 1 FOR UPDATE`;
+          const [invisible] = await other`SELECT count(*)::int AS n FROM notes`;
+          assert.equal(invisible!.n, 1);
+          const locked = await rejection(
+            other`SELECT * FROM notes WHERE id = 1 FOR UPDATE NOWAIT`,
+          );
+          assert.equal((locked as { code?: string }).code, "55P03");
+          assert.equal(POSTGRES_DIALECT.isDisconnect(locked, other), false);
+
+          await POSTGRES_DIALECT.rollback(writer);
+          assert.equal(POSTGRES_DIALECT.inTransaction(writer), false);
+          await other`BEGIN`;
+          await other`SELECT * FROM notes WHERE id = 1 FOR UPDATE NOWAIT`;
+          await other`ROLLBACK`;
+          const [after] = await other`SELECT count(*)::int AS n FROM notes`;
+          assert.equal(after!.n, 1);
+        } finally {
+          await POSTGRES_DIALECT.close(writer);
+          await POSTGRES_DIALECT.close(other);
+        }
+      },
+    );
+
+    await t.step(
+      "rollback() and commit() send nothing on an idle connection",
+      async () => {
+        const sql = await connect();
+        try {
+          const pid = await backendPid(sql);
+          await POSTGRES_DIALECT.rollback(sql);
+          await POSTGRES_DIALECT.commit(sql);
+          await sql`BEGIN`;
+          await POSTGRES_DIALECT.rollback(sql);
+          const statements = await loggedStatements(cluster, pid);
+          assert.deepEqual(statements.slice(-2), ["BEGIN", "ROLLBACK"]);
+          assert.equal(statements.filter((s) => s === "ROLLBACK").length, 1);
+          assert.equal(statements.filter((s) => s === "COMMIT").length, 0);
+        } finally {
+          await POSTGRES_DIALECT.close(sql);
+        }
+      },
+    );
+
+    await t.step("commit() commits", async () => {
+      const sql = await connect();
+      try {
+        await sql`BEGIN`;
+        await sql`INSERT INTO notes VALUES (3, 'committed')`;
+        await POSTGRES_DIALECT.commit(sql);
+        assert.equal(POSTGRES_DIALECT.inTransaction(sql), false);
+        const [row] = await admin`SELECT body FROM notes WHERE id = 3`;
+        assert.equal(row!.body, "committed");
+        await admin`DELETE FROM notes WHERE id = 3`;
+      } finally {
+        await POSTGRES_DIALECT.close(sql);
+      }
+    });
+
+    await t.step(
+      "a backend killed while idle: ping is false, later queries fail cleanly",
+      async () => {
+        const sql = await connect();
+        try {
+          const pid = await backendPid(sql);
+          await admin`SELECT pg_terminate_backend(${pid})`;
+          await waitFor(
+            () => POSTGRES_DIALECT.isDisconnect(new Error("probe"), sql),
+            "the connection to notice the disconnect",
+          );
+          assert.equal(await POSTGRES_DIALECT.ping(sql), false);
+          assert.equal(POSTGRES_DIALECT.inTransaction(sql), undefined);
+          // Plain postgres.js would write to the dead socket here and crash
+          // the process; the creator ended the instance, so this rejects.
+          const error = await rejection(sql`SELECT 1`);
+          assert.equal(
+            POSTGRES_DIALECT.isDisconnect(error, null),
+            true,
+            String(error),
+          );
+          const rollbackError = await rejection(POSTGRES_DIALECT.rollback(sql));
+          assert.equal(POSTGRES_DIALECT.isDisconnect(rollbackError, sql), true);
+        } finally {
+          await POSTGRES_DIALECT.terminate(sql);
+        }
+      },
+    );
+
+    await t.step(
+      "a backend killed during use: the query fails with a disconnect",
+      async () => {
+        const sql = await connect();
+        try {
+          const pid = await backendPid(sql);
+          await sql`BEGIN`;
+          const sleeping = sql`SELECT pg_sleep(30)`.execute();
+          sleeping.catch(() => {}); // awaited below; the rejection may come first
+          await waitFor(async () => {
+            const [row] = await admin`
+            SELECT state FROM pg_stat_activity WHERE pid = ${pid}`;
+            return row?.state === "active";
+          }, "the query to start");
+          await admin`SELECT pg_terminate_backend(${pid})`;
+          const error = await rejection(sleeping);
+          assert.equal(
+            POSTGRES_DIALECT.isDisconnect(error, null),
+            true,
+            String(error),
+          );
+          assert.equal(POSTGRES_DIALECT.isDisconnect(error, sql), true);
+          assert.equal(await POSTGRES_DIALECT.ping(sql), false);
+        } finally {
+          await POSTGRES_DIALECT.terminate(sql);
+        }
+      },
+    );
+
+    await t.step(
+      "a query run right after a disconnect rejects instead of crashing the process",
+      async () => {
+        const sql = await connect();
+        try {
+          const pid = await backendPid(sql);
+          const sleeping = sql`SELECT pg_sleep(30)`.execute();
+          sleeping.catch(() => {});
+          await waitFor(async () => {
+            const [row] = await admin`
+            SELECT state FROM pg_stat_activity WHERE pid = ${pid}`;
+            return row?.state === "active";
+          }, "the query to start");
+          await admin`SELECT pg_terminate_backend(${pid})`;
+          let second: unknown;
+          try {
+            await sleeping;
+          } catch {
+            // The usual reaction, at once: plain postgres.js 3.4 writes this
+            // to a null socket from a setImmediate callback and dies.
+            second = await rejection(sql`ROLLBACK`);
+          }
+          assert.equal(
+            POSTGRES_DIALECT.isDisconnect(second, null),
+            true,
+            String(second),
+          );
+          assert.equal((second as { code?: string }).code, "CONNECTION_CLOSED");
+          await new Promise((resolve) => setTimeout(resolve, 50)); // survive the immediates
+          const third = await rejection(sql.unsafe("SELECT 1"));
+          assert.equal(POSTGRES_DIALECT.isDisconnect(third, null), true);
+        } finally {
+          await POSTGRES_DIALECT.terminate(sql);
+        }
+      },
+    );
+
+    await t.step("terminate() cuts a busy connection at once", async () => {
+      const sql = await connect();
+      const pid = await backendPid(sql);
+      const sleeping = sql`SELECT pg_sleep(30)`.execute();
+      sleeping.catch(() => {});
+      await waitFor(async () => {
+        const [row] = await admin`
+          SELECT state FROM pg_stat_activity WHERE pid = ${pid}`;
+        return row?.state === "active";
+      }, "the query to start");
+      const started = performance.now();
+      await POSTGRES_DIALECT.terminate(sql);
+      const error = await rejection(sleeping);
+      assert.ok(performance.now() - started < 5_000);
+      assert.equal(
+        POSTGRES_DIALECT.isDisconnect(error, null),
+        true,
+        String(error),
+      );
+      assert.equal(await POSTGRES_DIALECT.ping(sql), false);
+      await POSTGRES_DIALECT.terminate(sql); // idempotent
+      await POSTGRES_DIALECT.close(sql);
+    });
+
+    await t.step("close() ends gracefully and is idempotent", async () => {
+      const sql = await connect();
+      const pid = await backendPid(sql);
+      await POSTGRES_DIALECT.close(sql);
+      await POSTGRES_DIALECT.close(sql);
+      assert.equal(await POSTGRES_DIALECT.ping(sql), false);
+      assert.equal(POSTGRES_DIALECT.isDisconnect(new Error("any"), sql), true);
+      await waitFor(async () => {
+        const [row] = await admin`
+          SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ${pid}`;
+        return row!.n === 0;
+      }, "the backend to exit");
+    });
+
+    await t.step("over a Unix socket the status is tracked too", async () => {
+      if (cluster.socketDir === null) return;
+      const sql = await postgresCreator(undefined, {
+        path: `${cluster.socketDir}/.s.PGSQL.${cluster.port}`,
+        user: cluster.user,
+        database: cluster.database,
+      })();
+      try {
+        assert.equal(POSTGRES_DIALECT.inTransaction(sql), false);
+        await sql`BEGIN`;
+        assert.equal(POSTGRES_DIALECT.inTransaction(sql), true);
+        await POSTGRES_DIALECT.rollback(sql);
+        assert.equal(POSTGRES_DIALECT.inTransaction(sql), false);
+      } finally {
+        await POSTGRES_DIALECT.close(sql);
+      }
+    });
+
+    await t.step(
+      "with a socket of the user's, the status is unknown and ROLLBACK always runs, quietly",
+      async () => {
+        const sockets: net.Socket[] = [];
+        const sql = await postgresCreator(cluster.url, {
+          socket: () => {
+            const socket = net.connect(cluster.port, cluster.host);
+            sockets.push(socket);
+            return socket;
+          },
+          onnotice: (notice) => notices.push(notice),
+        } as postgres.Options<Record<string, postgres.PostgresType>>)();
+        try {
+          const pid = await backendPid(sql);
+          assert.equal(POSTGRES_DIALECT.inTransaction(sql), undefined);
+          notices.length = 0;
+          await POSTGRES_DIALECT.rollback(sql);
+          const statements = await loggedStatements(cluster, pid);
+          assert.equal(statements.at(-1), "ROLLBACK");
+          assert.equal(notices.length, 0); // the pool's own warning is dropped
+          await sql.unsafe("ROLLBACK"); // the user's is not
+          assert.equal(notices.length, 1);
+          assert.equal(notices[0]!.code, "25P01");
+          assert.equal(sockets.length, 1);
+        } finally {
+          await POSTGRES_DIALECT.close(sql);
+        }
+        assert.ok(sockets.every((socket) => socket.destroyed));
+      },
+    );
+
+    await t.step(
+      "the dialect on a reserved connection it did not create",
+      async () => {
+        const own = postgres(cluster.url, { max: 2, onnotice: () => {} });
+        try {
+          const reserved = await own.reserve();
+          assert.equal(POSTGRES_DIALECT.inTransaction(reserved), undefined);
+          await reserved`BEGIN`;
+          await POSTGRES_DIALECT.rollback(reserved);
+          assert.equal(await POSTGRES_DIALECT.ping(reserved), true);
+          await POSTGRES_DIALECT.close(reserved); // = release()
+        } finally {
+          await own.end();
+        }
+      },
+    );
+
+    await t.step(
+      "postgresCreator() rejects with a disconnect when nothing listens",
+      async () => {
+        const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        const { port } = listener.addr as Deno.NetAddr;
+        listener.close();
+        const error = await rejection(
+          postgresCreator(`postgres://nobody:x@127.0.0.1:${port}/nothing`, {
+            connect_timeout: 5,
+          })(),
+        );
+        assert.equal(
+          POSTGRES_DIALECT.isDisconnect(error, null),
+          true,
+          String(error),
+        );
+      },
+    );
+
+    if (!cluster.external) {
+      await t.step(
+        "a server restart: idle connections report the disconnect",
+        async () => {
+          const sql = await connect();
+          try {
+            await cluster.restart();
+            await waitFor(
+              () => POSTGRES_DIALECT.isDisconnect(new Error("probe"), sql),
+              "the connection to notice the restart",
+            );
+            assert.equal(await POSTGRES_DIALECT.ping(sql), false);
+            const fresh = await connect();
+            assert.equal(await POSTGRES_DIALECT.ping(fresh), true);
+            await POSTGRES_DIALECT.close(fresh);
+          } finally {
+            await POSTGRES_DIALECT.terminate(sql);
+          }
+        },
+      );
+    }
+  } finally {
+    await admin.end({ timeout: 0 }).catch(() => {});
+  }
+});
