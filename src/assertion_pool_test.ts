@@ -1,0 +1,347 @@
+import assert from "node:assert/strict";
+import {
+  AssertionPool,
+  AssertionPoolError,
+  type Dialect,
+  type Pool,
+  POOL_EVENT_NAMES,
+  type PoolProxiedConnection,
+} from "../mod.ts";
+import { FakeConnection, FakeDriver } from "./_test_fake_driver.ts";
+
+/**
+ * One timeline of events and driver calls (`"reset#1"`, `"checkin#null"`,
+ * `"driver.close#1"`…), names and connection ids only.
+ */
+function tracer(driver: FakeDriver): {
+  timeline: string[];
+  dialect: Dialect<FakeConnection>;
+  watch(pool: Pool<FakeConnection>): void;
+} {
+  const timeline: string[] = [];
+  const inner = driver.dialect;
+  const call =
+    (name: "rollback" | "commit" | "close" | "terminate") =>
+    (c: FakeConnection): void | Promise<void> => {
+      timeline.push(`driver.${name}#${c.id}`);
+      return inner[name]!(c);
+    };
+  return {
+    timeline,
+    dialect: {
+      name: "fake",
+      rollback: call("rollback"),
+      commit: call("commit"),
+      close: call("close"),
+      terminate: call("terminate"),
+      ping: (c) => inner.ping!(c),
+      isDisconnect: (e, c) => inner.isDisconnect!(e, c),
+      inTransaction: (c) => inner.inTransaction!(c),
+    },
+    watch(pool) {
+      for (const name of POOL_EVENT_NAMES) {
+        pool.on(name, (conn: unknown) => {
+          timeline.push(
+            `${name}#${
+              conn instanceof FakeConnection ? conn.id : String(conn)
+            }`,
+          );
+        });
+      }
+    },
+  };
+}
+
+/** How many times the driver closed or terminated `c`. */
+function closes(c: FakeConnection): number {
+  return c.calls.filter((call) => call === "close" || call === "terminate")
+    .length;
+}
+
+/** The first checkout, from a function whose name shows in a stack trace. */
+function firstCheckoutSite(
+  pool: AssertionPool<FakeConnection>,
+): Promise<PoolProxiedConnection<FakeConnection>> {
+  return pool.connect();
+}
+
+/** The rejection of `promise`, which must reject. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail("expected a rejection");
+}
+
+Deno.test("AssertionPool: a second connect() while one is out rejects with the first checkout's stack (#89)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const first = await firstCheckoutSite(pool);
+  const error = await rejection(pool.connect());
+  assert.ok(error instanceof AssertionPoolError);
+  assert.equal(error.name, "AssertionPoolError");
+  assert.ok(
+    error.message.startsWith("connection is already checked out at:\n"),
+    error.message,
+  );
+  assert.match(error.message, /firstCheckoutSite/);
+  // The failed attempt changed nothing: the first checkout is intact.
+  assert.equal(first.isValid, true);
+  assert.equal(driver.counts.create, 1);
+  await first.close();
+});
+
+Deno.test("AssertionPool with storeTraceback: false reports no stack (#89)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+    storeTraceback: false,
+  });
+  await using _first = await pool.connect();
+  const error = await rejection(pool.connect());
+  assert.ok(error instanceof AssertionPoolError);
+  assert.equal(error.message, "connection is already checked out");
+});
+
+Deno.test("AssertionPool reuses the same driver connection after a return (#89)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const first = await pool.connect();
+  const connection = first.dbapiConnection!;
+  await first.close();
+  assert.equal(connection.open, true);
+  const second = await pool.connect();
+  assert.equal(second.dbapiConnection, connection);
+  await second.close();
+  const third = await pool.connect();
+  assert.equal(third.dbapiConnection, connection);
+  await third.close();
+  assert.equal(driver.counts.create, 1);
+  assert.deepEqual(connection.calls, ["rollback", "rollback", "rollback"]);
+});
+
+Deno.test('AssertionPool.status() is "AssertionPool" (#89)', async () => {
+  await using pool = new AssertionPool(new FakeDriver().creator);
+  assert.equal(pool.status(), "AssertionPool");
+  await using _proxy = await pool.connect();
+  assert.equal(pool.status(), "AssertionPool");
+});
+
+Deno.test("AssertionPool.recreate() keeps storeTraceback (#117, F8)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+    storeTraceback: false,
+  });
+  await using recreated = pool.recreate();
+  assert.ok(recreated instanceof AssertionPool);
+  await using _first = await recreated.connect();
+  const error = await rejection(recreated.connect());
+  assert.ok(error instanceof AssertionPoolError);
+  assert.equal(error.message, "connection is already checked out");
+
+  await using tracing = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  await using tracingCopy = tracing.recreate();
+  await using _other = await firstCheckoutSite(tracingCopy);
+  const traced = await rejection(tracingCopy.connect());
+  assert.ok(traced instanceof AssertionPoolError);
+  assert.ok(
+    traced.message.startsWith("connection is already checked out at:\n"),
+  );
+  assert.match(traced.message, /firstCheckoutSite/);
+});
+
+Deno.test("AssertionPool.dispose() closes an idle connection now; the entry reconnects at the next checkout", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: trace.dialect,
+  });
+  const first = await pool.connect();
+  first.recordInfo!.set("slot", "kept");
+  await first.close();
+  trace.watch(pool);
+  trace.timeline.length = 0;
+  await pool.dispose();
+  assert.deepEqual(trace.timeline, ["close#1", "driver.close#1"]);
+  const second = await pool.connect();
+  assert.equal(second.dbapiConnection, driver.connections[1]);
+  assert.equal(second.recordInfo!.get("slot"), "kept", "same entry");
+  await second.close();
+  assert.equal(closes(driver.connections[0]!), 1);
+  assert.equal(driver.connections[1]!.open, true);
+});
+
+Deno.test("AssertionPool.dispose() while checked out closes the connection when it is returned", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: trace.dialect,
+  });
+  const first = await pool.connect();
+  const connection = first.dbapiConnection!;
+  trace.watch(pool);
+  await pool.dispose();
+  assert.equal(trace.timeline.length, 0);
+  assert.equal(connection.open, true);
+  assert.equal(first.isValid, true);
+  // Still one checkout at a time.
+  await assert.rejects(pool.connect(), AssertionPoolError);
+  await first.close();
+  assert.deepEqual(trace.timeline, [
+    "reset#1",
+    "driver.rollback#1",
+    "checkin#1",
+    "close#1",
+    "driver.close#1",
+  ]);
+  const second = await pool.connect();
+  assert.equal(second.dbapiConnection, driver.connections[1]);
+  await second.close();
+  // Only the disposal applied: the new connection is kept on return.
+  assert.equal(driver.connections[1]!.open, true);
+  assert.equal(closes(connection), 1);
+});
+
+Deno.test("AssertionPool after a hard invalidation lets the next checkout reconnect the same entry", async () => {
+  const driver = new FakeDriver();
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const first = await pool.connect();
+  first.recordInfo!.set("slot", 1);
+  const connection = first.dbapiConnection!;
+  await first.invalidate();
+  assert.deepEqual(connection.calls, ["terminate"]);
+  const second = await pool.connect();
+  assert.equal(second.dbapiConnection, driver.connections[1]);
+  assert.equal(second.recordInfo!.get("slot"), 1);
+  await second.close();
+  await first.close();
+  assert.deepEqual(connection.calls, ["terminate"]);
+});
+
+Deno.test("AssertionPool: a failed creator does not leave the pool marked as checked out", async () => {
+  const driver = new FakeDriver();
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const failure = new Error("refused");
+  driver.failNext.push(failure);
+  await assert.rejects(pool.connect(), (error) => error === failure);
+  // A new entry failed: the next checkout retries.
+  const first = await pool.connect();
+  await first.invalidate();
+  // Reconnect of the existing entry fails: the entry goes back (checkin null).
+  const again = new Error("still refused");
+  driver.failNext.push(again);
+  await assert.rejects(pool.connect(), (error) => error === again);
+  const second = await pool.connect();
+  assert.ok(second.isValid);
+  await second.close();
+  assert.equal(driver.counts.create, 4);
+});
+
+Deno.test("AssertionPool: detach() frees the pool; the next checkout gets a new connection", async () => {
+  const driver = new FakeDriver();
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const first = await pool.connect();
+  const detached = first.dbapiConnection!;
+  await first.detach();
+  const second = await pool.connect();
+  assert.notEqual(second.dbapiConnection, detached);
+  await second.close();
+  assert.equal(detached.open, true);
+  await first.close();
+  assert.equal(closes(detached), 1);
+  assert.equal(driver.connections[1]!.open, true);
+});
+
+Deno.test("AssertionPool: an aborted connect() leaves the pool free", async () => {
+  const driver = new FakeDriver();
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const reason = new Error("cancelled");
+  await assert.rejects(
+    pool.connect({ signal: AbortSignal.abort(reason) }),
+    (error) => error === reason,
+  );
+  assert.equal(driver.counts.create, undefined);
+
+  let open!: () => void;
+  driver.gate = new Promise((resolve) => open = resolve);
+  const checkedIn = new Promise<void>((resolve) =>
+    pool.on("checkin", () => resolve(), { once: true })
+  );
+  const controller = new AbortController();
+  const pending = pool.connect({ signal: controller.signal });
+  controller.abort(reason);
+  await assert.rejects(pending, (error) => error === reason);
+  driver.gate = null;
+  open();
+  await checkedIn; // the checkout finished in the background and was returned
+  const proxy = await pool.connect();
+  assert.equal(proxy.dbapiConnection, driver.connections[0]);
+  await proxy.close();
+  assert.equal(driver.counts.create, 1);
+});
+
+Deno.test("AssertionPool.dispose() then recreate() with a creator that now throws connects nothing (#85)", async () => {
+  const driver = new FakeDriver();
+  const failure = new Error("database gone");
+  let failing = false;
+  let calls = 0;
+  const creator = (entry: Parameters<typeof driver.creator>[0]) => {
+    calls++;
+    if (failing) throw failure;
+    return driver.creator(entry);
+  };
+  await using pool = new AssertionPool(creator, { dialect: driver.dialect });
+  await (await pool.connect()).close();
+  failing = true;
+  await pool.dispose();
+  assert.equal(driver.openCount, 0);
+  await using recreated = pool.recreate();
+  assert.ok(recreated instanceof AssertionPool);
+  assert.equal(calls, 1);
+  await assert.rejects(recreated.connect(), (error) => error === failure);
+  failing = false;
+  await (await recreated.connect()).close();
+  assert.equal(calls, 3);
+});
+
+Deno.test("AssertionPool implements connect, dispose, recreate and status (#91)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new AssertionPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  await (await pool.connect()).close();
+  assert.equal(await pool.dispose(), undefined);
+  await using recreated = pool.recreate();
+  assert.equal(Object.getPrototypeOf(recreated), AssertionPool.prototype);
+  assert.equal(recreated.status(), "AssertionPool");
+  assert.equal(driver.counts.create, 1);
+});
+
+Deno.test("AssertionPool rejects a non-boolean storeTraceback", () => {
+  const creator = new FakeDriver().creator;
+  assert.throws(
+    () =>
+      new AssertionPool(
+        creator,
+        { storeTraceback: "yes" } as unknown as { storeTraceback: boolean },
+      ),
+    TypeError,
+  );
+});

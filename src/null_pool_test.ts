@@ -1,0 +1,387 @@
+import assert from "node:assert/strict";
+import {
+  AssertionPool,
+  type Dialect,
+  NullPool,
+  type Pool,
+  POOL_EVENT_NAMES,
+  QueuePool,
+  StaticPool,
+} from "../mod.ts";
+import { SingletonContextPool } from "./singleton_context_pool.ts";
+import {
+  FakeConnection,
+  FakeDriver,
+  recordEvents,
+  recordingLogger,
+} from "./_test_fake_driver.ts";
+
+/**
+ * One timeline of events and driver calls (`"reset#1"`, `"rollback#1"`,
+ * `"checkin#null"`, `"driver.close#1"`…), names and connection ids only.
+ */
+function tracer(driver: FakeDriver): {
+  timeline: string[];
+  dialect: Dialect<FakeConnection>;
+  watch(pool: Pool<FakeConnection>): void;
+} {
+  const timeline: string[] = [];
+  const inner = driver.dialect;
+  const call =
+    (name: "rollback" | "commit" | "close" | "terminate") =>
+    (c: FakeConnection): void | Promise<void> => {
+      timeline.push(`driver.${name}#${c.id}`);
+      return inner[name]!(c);
+    };
+  return {
+    timeline,
+    dialect: {
+      name: "fake",
+      rollback: call("rollback"),
+      commit: call("commit"),
+      close: call("close"),
+      terminate: call("terminate"),
+      ping: (c) => inner.ping!(c),
+      isDisconnect: (e, c) => inner.isDisconnect!(e, c),
+      inTransaction: (c) => inner.inTransaction!(c),
+    },
+    watch(pool) {
+      for (const name of POOL_EVENT_NAMES) {
+        pool.on(name, (conn: unknown) => {
+          timeline.push(
+            `${name}#${
+              conn instanceof FakeConnection ? conn.id : String(conn)
+            }`,
+          );
+        });
+      }
+    },
+  };
+}
+
+/** How many times the driver closed or terminated `c`. */
+function closes(c: FakeConnection): number {
+  return c.calls.filter((call) => call === "close" || call === "terminate")
+    .length;
+}
+
+Deno.test("NullPool.connect() calls the creator for every checkout (#87)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
+  assert.equal(driver.counts.create, undefined);
+  const first = await pool.connect();
+  const c1 = first.dbapiConnection!;
+  await first.close();
+  const second = await pool.connect();
+  assert.notEqual(second.dbapiConnection, c1);
+  await second.close();
+  assert.equal(driver.counts.create, 2);
+  assert.equal(driver.connections.length, 2);
+});
+
+Deno.test("NullPool.connect() gives concurrent checkouts their own connections (#87)", async () => {
+  const driver = new FakeDriver({ async: true });
+  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
+  const proxies = await Promise.all([
+    pool.connect(),
+    pool.connect(),
+    pool.connect(),
+  ]);
+  const connections = new Set(proxies.map((p) => p.dbapiConnection));
+  assert.equal(connections.size, 3);
+  assert.equal(driver.counts.create, 3);
+  await Promise.all(proxies.map((p) => p.close()));
+  assert.equal(driver.openCount, 0);
+  for (const c of driver.connections) assert.equal(closes(c), 1);
+});
+
+Deno.test("NullPool proxy.close() resets, checks in, then closes the driver connection (#87)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
+  trace.watch(pool);
+  const proxy = await pool.connect();
+  const connection = proxy.dbapiConnection!;
+  assert.equal(connection.open, true);
+  await proxy.close();
+  assert.deepEqual(trace.timeline, [
+    "firstConnect#1",
+    "connect#1",
+    "checkout#1",
+    "reset#1",
+    "driver.rollback#1",
+    "checkin#1",
+    "close#1",
+    "driver.close#1",
+  ]);
+  assert.equal(connection.open, false);
+  assert.deepEqual(connection.calls, ["rollback", "close"]);
+  assert.equal(proxy.dbapiConnection, null);
+  assert.equal(proxy.isValid, false);
+});
+
+Deno.test("NullPool fires firstConnect once and connect for every new connection", async () => {
+  const driver = new FakeDriver();
+  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
+  const recorded = recordEvents(pool);
+  for (let i = 0; i < 3; i++) await (await pool.connect()).close();
+  const names = recorded.names().filter((n) =>
+    n.startsWith("firstConnect") || n.startsWith("connect")
+  );
+  assert.deepEqual(names, [
+    "firstConnect#1",
+    "connect#1",
+    "connect#2",
+    "connect#3",
+  ]);
+});
+
+Deno.test('NullPool.status() is "NullPool"', async () => {
+  const driver = new FakeDriver();
+  await using pool = new NullPool(driver.creator);
+  assert.equal(pool.status(), "NullPool");
+  await using _proxy = await pool.connect();
+  assert.equal(pool.status(), "NullPool");
+});
+
+Deno.test("NullPool.dispose() does nothing: a checked-out connection stays usable and is closed once on return (#87)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
+  const proxy = await pool.connect();
+  const connection = proxy.dbapiConnection!;
+  trace.watch(pool);
+  await pool.dispose();
+  assert.deepEqual(trace.timeline, []);
+  assert.equal(connection.open, true);
+  assert.equal(proxy.isValid, true);
+  assert.equal(connection.query("SELECT 1"), "SELECT 1");
+  await proxy.close();
+  assert.deepEqual(trace.timeline, [
+    "reset#1",
+    "driver.rollback#1",
+    "checkin#1",
+    "close#1",
+    "driver.close#1",
+  ]);
+  assert.equal(closes(connection), 1);
+  // Still usable after dispose().
+  await (await pool.connect()).close();
+  assert.equal(driver.counts.create, 2);
+  assert.equal(closes(driver.connections[1]!), 1);
+});
+
+Deno.test("NullPool.dispose() then recreate() with a creator that now throws connects nothing (#85)", async () => {
+  const driver = new FakeDriver();
+  const failure = new Error("database gone");
+  let failing = false;
+  let calls = 0;
+  const creator = (entry: Parameters<typeof driver.creator>[0]) => {
+    calls++;
+    if (failing) throw failure;
+    return driver.creator(entry);
+  };
+  await using pool = new NullPool(creator, { dialect: driver.dialect });
+  await (await pool.connect()).close();
+  assert.equal(calls, 1);
+  failing = true;
+  await pool.dispose();
+  await using recreated = pool.recreate();
+  assert.ok(recreated instanceof NullPool);
+  assert.notEqual(recreated, pool);
+  assert.equal(recreated.status(), "NullPool");
+  assert.equal(calls, 1);
+  await assert.rejects(recreated.connect(), (error) => error === failure);
+  assert.equal(calls, 2);
+  failing = false;
+  await (await recreated.connect()).close();
+  assert.equal(calls, 3);
+});
+
+Deno.test("NullPool implements connect, dispose, recreate and status (#91)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
+  assert.equal(typeof pool.connect, "function");
+  assert.equal(typeof pool.dispose, "function");
+  assert.equal(typeof pool.recreate, "function");
+  assert.equal(typeof pool.status, "function");
+  const proxy = await pool.connect();
+  assert.ok(proxy.dbapiConnection instanceof FakeConnection);
+  await proxy.close();
+  assert.equal(await pool.dispose(), undefined);
+  await using recreated = pool.recreate();
+  assert.equal(Object.getPrototypeOf(recreated), NullPool.prototype);
+  assert.equal(recreated.status(), "NullPool");
+});
+
+Deno.test("NullPool with prePing never pings: every connection is new", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new NullPool(driver.creator, {
+    dialect: driver.dialect,
+    prePing: true,
+    echo: "debug",
+    logger,
+  });
+  for (let i = 0; i < 3; i++) await (await pool.connect()).close();
+  assert.equal(driver.counts.ping, undefined);
+  assert.equal(
+    lines.filter((l) => l.line.includes("is fresh, skipping pre-ping")).length,
+    3,
+  );
+});
+
+Deno.test("NullPool proxy.invalidate() terminates the connection once and checks in null", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
+  const proxy = await pool.connect();
+  const connection = proxy.dbapiConnection!;
+  trace.watch(pool);
+  await proxy.invalidate();
+  assert.deepEqual(trace.timeline, [
+    "invalidate#1",
+    "close#1",
+    "driver.terminate#1",
+    "checkin#null",
+  ]);
+  await proxy.close();
+  assert.deepEqual(connection.calls, ["terminate"]);
+  assert.equal(trace.timeline.length, 4);
+});
+
+Deno.test("NullPool pool.invalidate() and recycleMs have nothing to act on", async () => {
+  const driver = new FakeDriver();
+  let now = 0;
+  await using pool = new NullPool(driver.creator, {
+    dialect: driver.dialect,
+    recycleMs: 10,
+    clock: () => now,
+  });
+  const held = await pool.connect();
+  await pool.invalidate();
+  now += 1_000;
+  // Nothing is closed eagerly; the checked-out connection keeps working.
+  assert.equal(held.dbapiConnection!.open, true);
+  assert.equal(held.isValid, true);
+  const other = await pool.connect();
+  assert.notEqual(other.dbapiConnection, held.dbapiConnection);
+  await other.close();
+  await held.close();
+  assert.equal(driver.counts.create, 2);
+  for (const c of driver.connections) {
+    assert.deepEqual(c.calls, ["rollback", "close"]);
+  }
+});
+
+Deno.test("NullPool detach() then close() closes the detached connection once, without checkin", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
+  const proxy = await pool.connect();
+  const connection = proxy.dbapiConnection!;
+  trace.watch(pool);
+  await proxy.detach();
+  assert.equal(connection.open, true);
+  assert.deepEqual(trace.timeline, ["detach#1"]);
+  await proxy.close();
+  assert.deepEqual(trace.timeline, [
+    "detach#1",
+    "reset#1",
+    "driver.rollback#1",
+    "closeDetached#1",
+    "driver.close#1",
+  ]);
+  assert.equal(closes(connection), 1);
+});
+
+Deno.test("NullPool creator failure propagates and the next connect() works", async () => {
+  const driver = new FakeDriver();
+  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
+  const failure = new Error("refused");
+  driver.failNext.push(failure);
+  await assert.rejects(pool.connect(), (error) => error === failure);
+  const proxy = await pool.connect();
+  assert.ok(proxy.dbapiConnection instanceof FakeConnection);
+  await proxy.close();
+  assert.equal(driver.openCount, 0);
+});
+
+Deno.test("NullPool.connect() with an aborted signal rejects with its reason and calls no creator", async () => {
+  const driver = new FakeDriver();
+  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
+  const reason = new Error("cancelled");
+  await assert.rejects(
+    pool.connect({ signal: AbortSignal.abort(reason) }),
+    (error) => error === reason,
+  );
+  assert.equal(driver.counts.create, undefined);
+});
+
+Deno.test("NullPool: a checkout aborted during a slow creator is closed once the creator finishes", async () => {
+  const driver = new FakeDriver();
+  let open!: () => void;
+  driver.gate = new Promise((resolve) => open = resolve);
+  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
+  const closed = new Promise<void>((resolve) =>
+    pool.on("close", () => resolve(), { once: true })
+  );
+  const controller = new AbortController();
+  const reason = new Error("gave up");
+  const pending = pool.connect({ signal: controller.signal });
+  controller.abort(reason);
+  await assert.rejects(pending, (error) => error === reason);
+  driver.gate = null;
+  open();
+  await closed;
+  assert.equal(driver.connections.length, 1);
+  assert.deepEqual(driver.connections[0]!.calls, ["rollback", "close"]);
+});
+
+Deno.test("NullPool accepts only the common options (poolSize is an unknown key)", () => {
+  const driver = new FakeDriver();
+  assert.throws(
+    () =>
+      new NullPool(
+        driver.creator,
+        { poolSize: 5 } as unknown as ConstructorParameters<
+          typeof NullPool<FakeConnection>
+        >[1],
+      ),
+    TypeError,
+  );
+});
+
+Deno.test("dispose() then recreate() with a creator that now throws succeeds for all five pool classes (#85)", async () => {
+  const classes = [
+    QueuePool,
+    NullPool,
+    StaticPool,
+    AssertionPool,
+    SingletonContextPool,
+  ] as const;
+  for (const PoolClass of classes) {
+    const driver = new FakeDriver();
+    const failure = new Error(`down (${PoolClass.name})`);
+    let failing = false;
+    let calls = 0;
+    const creator = (entry: Parameters<typeof driver.creator>[0]) => {
+      calls++;
+      if (failing) throw failure;
+      return driver.creator(entry);
+    };
+    await using pool = new PoolClass(creator, { dialect: driver.dialect });
+    await (await pool.connect()).close();
+    failing = true;
+    await pool.dispose();
+    await using recreated = pool.recreate();
+    assert.equal(recreated.constructor, PoolClass, PoolClass.name);
+    assert.equal(calls, 1, PoolClass.name);
+    await assert.rejects(
+      recreated.connect(),
+      (error) => error === failure,
+      PoolClass.name,
+    );
+    assert.equal(driver.openCount, 0, PoolClass.name);
+  }
+});

@@ -1,0 +1,461 @@
+import assert from "node:assert/strict";
+import {
+  type Dialect,
+  type Pool,
+  POOL_EVENT_NAMES,
+  StaticPool,
+} from "../mod.ts";
+import {
+  FakeClock,
+  FakeConnection,
+  FakeDriver,
+  recordEvents,
+} from "./_test_fake_driver.ts";
+
+/**
+ * One timeline of events and driver calls (`"reset#1"`, `"checkin#null"`,
+ * `"driver.close#1"`…), names and connection ids only.
+ */
+function tracer(driver: FakeDriver): {
+  timeline: string[];
+  dialect: Dialect<FakeConnection>;
+  watch(pool: Pool<FakeConnection>): void;
+} {
+  const timeline: string[] = [];
+  const inner = driver.dialect;
+  const call =
+    (name: "rollback" | "commit" | "close" | "terminate") =>
+    (c: FakeConnection): void | Promise<void> => {
+      timeline.push(`driver.${name}#${c.id}`);
+      return inner[name]!(c);
+    };
+  return {
+    timeline,
+    dialect: {
+      name: "fake",
+      rollback: call("rollback"),
+      commit: call("commit"),
+      close: call("close"),
+      terminate: call("terminate"),
+      ping: (c) => inner.ping!(c),
+      isDisconnect: (e, c) => inner.isDisconnect!(e, c),
+      inTransaction: (c) => inner.inTransaction!(c),
+    },
+    watch(pool) {
+      for (const name of POOL_EVENT_NAMES) {
+        pool.on(name, (conn: unknown) => {
+          timeline.push(
+            `${name}#${
+              conn instanceof FakeConnection ? conn.id : String(conn)
+            }`,
+          );
+        });
+      }
+    },
+  };
+}
+
+/** How many times the driver closed or terminated `c`. */
+function closes(c: FakeConnection): number {
+  return c.calls.filter((call) => call === "close" || call === "terminate")
+    .length;
+}
+
+/** A promise and the function that resolves it. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => resolve = r);
+  return { promise, resolve };
+}
+
+Deno.test("StaticPool calls the creator once and gives every checkout the same connection (#88)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  assert.equal(driver.counts.create, undefined);
+  const a = await pool.connect();
+  const b = await pool.connect();
+  assert.notEqual(a, b);
+  assert.equal(a.dbapiConnection, b.dbapiConnection);
+  await a.close();
+  await b.close();
+  const c = await pool.connect();
+  assert.equal(c.dbapiConnection, driver.connections[0]);
+  await c.close();
+  assert.equal(driver.counts.create, 1);
+});
+
+Deno.test("StaticPool concurrent first checkouts share one creator call (#88)", async () => {
+  const driver = new FakeDriver();
+  const gate = deferred();
+  driver.gate = gate.promise;
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const recorded = recordEvents(pool);
+  const pending = [pool.connect(), pool.connect(), pool.connect()];
+  driver.gate = null;
+  gate.resolve();
+  const proxies = await Promise.all(pending);
+  assert.equal(driver.counts.create, 1);
+  for (const proxy of proxies) {
+    assert.equal(proxy.dbapiConnection, driver.connections[0]);
+  }
+  assert.equal(new Set(proxies).size, 3);
+  assert.deepEqual(
+    recorded.names().filter((n) => n.startsWith("connect")),
+    ["connect#1"],
+  );
+  assert.deepEqual(
+    recorded.names().filter((n) => n.startsWith("checkout")),
+    ["checkout#1", "checkout#1", "checkout#1"],
+  );
+  await Promise.all(proxies.map((p) => p.close()));
+});
+
+Deno.test("StaticPool proxy.close() resets and checks in but does not close the connection (#88)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new StaticPool(driver.creator, { dialect: trace.dialect });
+  const a = await pool.connect();
+  const b = await pool.connect();
+  trace.watch(pool);
+  await a.close();
+  await b.close();
+  assert.deepEqual(trace.timeline, [
+    "reset#1",
+    "driver.rollback#1",
+    "checkin#1",
+    "reset#1",
+    "driver.rollback#1",
+    "checkin#1",
+  ]);
+  assert.equal(driver.connections[0]!.open, true);
+});
+
+Deno.test('StaticPool.status() is "StaticPool" (#88)', async () => {
+  await using pool = new StaticPool(new FakeDriver().creator);
+  assert.equal(pool.status(), "StaticPool");
+  await using _proxy = await pool.connect();
+  assert.equal(pool.status(), "StaticPool");
+});
+
+Deno.test("StaticPool.dispose() closes an unused connection, and the next connect() makes a new one (#88)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new StaticPool(driver.creator, { dialect: trace.dialect });
+  await (await pool.connect()).close();
+  trace.watch(pool);
+  trace.timeline.length = 0;
+  await pool.dispose();
+  assert.deepEqual(trace.timeline, ["close#1", "driver.close#1"]);
+  const proxy = await pool.connect();
+  assert.equal(proxy.dbapiConnection, driver.connections[1]);
+  await proxy.close();
+  assert.equal(closes(driver.connections[0]!), 1);
+  assert.equal(driver.connections[1]!.open, true);
+  await pool.dispose();
+  assert.equal(closes(driver.connections[1]!), 1);
+  await pool.dispose();
+  assert.equal(driver.counts.create, 2);
+});
+
+Deno.test("StaticPool.dispose() with proxies out closes the connection when the last one returns (#88)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new StaticPool(driver.creator, { dialect: trace.dialect });
+  const a = await pool.connect();
+  const b = await pool.connect();
+  const old = a.dbapiConnection!;
+  trace.watch(pool);
+  await pool.dispose();
+  assert.equal(trace.timeline.length, 0);
+  assert.equal(old.open, true);
+  assert.equal(a.isValid, true);
+  // A checkout after dispose() gets a new connection while the old one is still in use.
+  const c = await pool.connect();
+  assert.notEqual(c.dbapiConnection, old);
+  await a.close();
+  assert.equal(old.open, true);
+  await b.close();
+  assert.equal(closes(old), 1);
+  assert.deepEqual(trace.timeline.filter((t) => t.endsWith("#1")), [
+    "reset#1",
+    "driver.rollback#1",
+    "checkin#1",
+    "reset#1",
+    "driver.rollback#1",
+    "checkin#1",
+    "close#1",
+    "driver.close#1",
+  ]);
+  await c.close();
+  assert.equal(c.dbapiConnection, null);
+  assert.equal(driver.connections[1]!.open, true);
+  assert.equal(closes(old), 1);
+});
+
+Deno.test("StaticPool after a hard invalidation gives the next checkout a new connection (#88)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const a = await pool.connect();
+  const b = await pool.connect();
+  const old = a.dbapiConnection!;
+  await a.invalidate();
+  assert.deepEqual(old.calls, ["terminate"]);
+  const c = await pool.connect();
+  assert.notEqual(c.dbapiConnection, old);
+  assert.equal(c.dbapiConnection, driver.connections[1]);
+  await b.close();
+  await c.close();
+  const d = await pool.connect();
+  assert.equal(d.dbapiConnection, driver.connections[1]);
+  await d.close();
+  assert.equal(closes(old), 1);
+  assert.equal(driver.connections[1]!.open, true);
+  assert.equal(driver.counts.create, 2);
+});
+
+Deno.test("StaticPool after a soft invalidation replaces the connection and closes the old one once unused (#88, F10)", async () => {
+  const driver = new FakeDriver();
+  const trace = tracer(driver);
+  await using pool = new StaticPool(driver.creator, { dialect: trace.dialect });
+  const a = await pool.connect();
+  const old = a.dbapiConnection!;
+  a.recordInfo!.set("slot", "old");
+  await a.invalidate(undefined, { soft: true });
+  assert.equal(a.isValid, true);
+  trace.watch(pool);
+  const b = await pool.connect();
+  assert.notEqual(b.dbapiConnection, old);
+  assert.equal(b.recordInfo!.has("slot"), false, "a new entry");
+  assert.equal(old.open, true, "still used by the first proxy");
+  assert.equal(a.dbapiConnection, old);
+  await a.close();
+  assert.equal(closes(old), 1);
+  assert.deepEqual(trace.timeline.filter((t) => t.endsWith("#1")), [
+    "reset#1",
+    "driver.rollback#1",
+    "checkin#1",
+    "close#1",
+    "driver.close#1",
+  ]);
+  await b.close();
+  assert.equal(driver.connections[1]!.open, true);
+  assert.equal(closes(old), 1);
+});
+
+Deno.test("StaticPool after a soft invalidation of an unused connection closes it at the next checkout (#88, F10)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const a = await pool.connect();
+  const old = a.dbapiConnection!;
+  await a.invalidate(undefined, { soft: true });
+  await a.close();
+  assert.equal(old.open, true);
+  const b = await pool.connect();
+  assert.equal(b.dbapiConnection, driver.connections[1]);
+  assert.equal(closes(old), 1);
+  await b.close();
+  assert.equal(closes(old), 1);
+});
+
+Deno.test("StaticPool after pool.invalidate() replaces the connection and closes the old one once unused (#88, F10)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+    clock: clock.fn,
+  });
+  const a = await pool.connect();
+  const old = a.dbapiConnection!;
+  await pool.invalidate();
+  assert.equal(old.open, true, "pool-wide invalidation is lazy");
+  const b = await pool.connect();
+  assert.notEqual(b.dbapiConnection, old);
+  assert.equal(old.open, true);
+  await a.close();
+  assert.equal(closes(old), 1);
+  // The new connection was made after the invalidation: kept.
+  await b.close();
+  const c = await pool.connect();
+  assert.equal(c.dbapiConnection, driver.connections[1]);
+  await c.close();
+  assert.equal(driver.counts.create, 2);
+});
+
+Deno.test("StaticPool.invalidate(proxy) closes the shared connection and the next checkout gets a new one (#88)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const a = await pool.connect();
+  const old = a.dbapiConnection!;
+  await pool.invalidate(a, new Error("broken"));
+  assert.equal(a.isValid, false);
+  assert.equal(closes(old), 1);
+  const b = await pool.connect();
+  assert.equal(b.dbapiConnection, driver.connections[1]);
+  await b.close();
+  assert.equal(closes(old), 1);
+});
+
+Deno.test("StaticPool recycles an old connection at checkout and closes it once unused (F10)", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+    clock: clock.fn,
+    recycleMs: 100,
+  });
+  const a = await pool.connect();
+  const old = a.dbapiConnection!;
+  clock.advance(100);
+  const b = await pool.connect();
+  assert.equal(b.dbapiConnection, old, "an age equal to recycleMs is kept");
+  clock.advance(1);
+  const c = await pool.connect();
+  assert.notEqual(c.dbapiConnection, old);
+  assert.equal(old.open, true);
+  await a.close();
+  assert.equal(old.open, true);
+  await b.close();
+  assert.equal(closes(old), 1);
+  await c.close();
+  assert.equal(driver.counts.create, 2);
+});
+
+Deno.test("StaticPool: a creator failure rejects every checkout waiting on it, and the next connect() retries", async () => {
+  const driver = new FakeDriver();
+  const gate = deferred();
+  driver.gate = gate.promise;
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const failure = new Error("refused");
+  driver.failNext.push(failure);
+  const first = pool.connect();
+  const second = pool.connect();
+  driver.gate = null;
+  gate.resolve();
+  await assert.rejects(first, (error) => error === failure);
+  await assert.rejects(second, (error) => error === failure);
+  assert.equal(driver.counts.create, 1);
+  const proxy = await pool.connect();
+  assert.equal(proxy.dbapiConnection, driver.connections[0]);
+  await proxy.close();
+  assert.equal(driver.counts.create, 2);
+});
+
+Deno.test("StaticPool: a checkout aborted during the creator still leaves the shared connection usable", async () => {
+  const driver = new FakeDriver();
+  const gate = deferred();
+  driver.gate = gate.promise;
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const checkedIn = new Promise<void>((resolve) =>
+    pool.on("checkin", () => resolve(), { once: true })
+  );
+  const controller = new AbortController();
+  const reason = new Error("gave up");
+  const aborted = pool.connect({ signal: controller.signal });
+  const kept = pool.connect();
+  controller.abort(reason);
+  await assert.rejects(aborted, (error) => error === reason);
+  driver.gate = null;
+  gate.resolve();
+  const proxy = await kept;
+  await checkedIn; // the aborted checkout was returned in the background
+  assert.equal(proxy.dbapiConnection, driver.connections[0]);
+  assert.equal(driver.connections[0]!.open, true);
+  await proxy.close();
+  assert.equal(driver.counts.create, 1);
+  assert.equal(driver.connections[0]!.open, true);
+});
+
+Deno.test("StaticPool: a close listener's error while retiring the replaced connection rejects that connect() (§9.4, F10)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const a = await pool.connect();
+  const old = a.dbapiConnection!;
+  await a.invalidate(undefined, { soft: true });
+  await a.close();
+  const failure = new Error("close listener failed");
+  pool.on("close", () => {
+    throw failure;
+  }, { once: true });
+  // The old connection is retired at this checkout: it is still closed, and
+  // the listener's error rejects the call that triggered it (never unhandled).
+  await assert.rejects(pool.connect(), (error) => error === failure);
+  assert.equal(closes(old), 1);
+  const b = await pool.connect();
+  assert.equal(b.dbapiConnection, driver.connections[1]);
+  await b.close();
+  assert.equal(closes(old), 1);
+  assert.equal(driver.openCount, 1);
+});
+
+Deno.test("StaticPool detach() takes the shared connection out; the next checkout makes a new one", async () => {
+  const driver = new FakeDriver();
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const a = await pool.connect();
+  const old = a.dbapiConnection!;
+  await a.detach();
+  const b = await pool.connect();
+  assert.equal(b.dbapiConnection, driver.connections[1]);
+  await b.close();
+  assert.equal(old.open, true);
+  await a.close();
+  assert.equal(closes(old), 1);
+  assert.equal(driver.connections[1]!.open, true);
+});
+
+Deno.test("StaticPool.dispose() then recreate() with a creator that now throws connects nothing (#85)", async () => {
+  const driver = new FakeDriver();
+  const failure = new Error("database gone");
+  let failing = false;
+  let calls = 0;
+  const creator = (entry: Parameters<typeof driver.creator>[0]) => {
+    calls++;
+    if (failing) throw failure;
+    return driver.creator(entry);
+  };
+  await using pool = new StaticPool(creator, { dialect: driver.dialect });
+  await (await pool.connect()).close();
+  failing = true;
+  await pool.dispose();
+  assert.equal(driver.openCount, 0);
+  await using recreated = pool.recreate();
+  assert.ok(recreated instanceof StaticPool);
+  assert.equal(calls, 1);
+  await assert.rejects(recreated.connect(), (error) => error === failure);
+  failing = false;
+  const proxy = await recreated.connect();
+  assert.ok(proxy.dbapiConnection instanceof FakeConnection);
+  await proxy.close();
+  assert.equal(calls, 3);
+});
+
+Deno.test("StaticPool implements connect, dispose, recreate and status (#91)", async () => {
+  const driver = new FakeDriver();
+  await using pool = new StaticPool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const proxy = await pool.connect();
+  await proxy.close();
+  assert.equal(await pool.dispose(), undefined);
+  await using recreated = pool.recreate();
+  assert.equal(Object.getPrototypeOf(recreated), StaticPool.prototype);
+  assert.equal(recreated.status(), "StaticPool");
+  assert.equal(driver.counts.create, 1);
+});
