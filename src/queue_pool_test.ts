@@ -79,6 +79,30 @@ function prng(seed: number): () => number {
   };
 }
 
+/**
+ * `promise`, or a failure if it is still pending after `ms` real ms: turns
+ * a hang (a lost connection, with `timeoutMs: null`) into a test failure.
+ * A watchdog, not a bound on how fast the pool is.
+ */
+async function watchdog<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: still pending after ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Resolves once `signal` has aborted. */
 function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
@@ -183,6 +207,7 @@ Deno.test("QueuePool defaults to maxOverflow 10: 15 checkouts succeed, the 16th 
   const returned = held.pop()!;
   const driverConnection = returned.dbapiConnection;
   await returned.close();
+  assert.equal(pool.waiting(), 0); // handed over directly
   held.push(await sixteenth.promise);
   assert.equal(held.at(-1)!.dbapiConnection, driverConnection);
   for (const conn of held) await conn.close();
@@ -397,6 +422,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     await tick();
     assert.equal(waiter.settled, false);
     await held.close();
+    assert.equal(pool.waiting(), 0); // handed over directly
     await using got = await waiter.promise;
     assert.equal(got.dbapiConnection, driverConnection);
     assert.equal(driver.counts.create, 1);
@@ -537,6 +563,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     assert.equal(pool.waiting(), 1);
     const driverConnection = held.dbapiConnection;
     await held.close();
+    assert.equal(pool.waiting(), 0); // handed over directly
     await using got = await waiter.promise;
     assert.equal(got.dbapiConnection, driverConnection);
   });
@@ -872,6 +899,7 @@ Deno.test("QueuePool.connect() aborted while queued rejects with the reason; the
   await assert.rejects(first, (error) => error === reason);
   const driverConnection = held.dbapiConnection;
   await held.close();
+  assert.equal(pool.waiting(), 0); // handed over directly
   await using got = await second.promise;
   assert.equal(got.dbapiConnection, driverConnection);
   assert.equal(driver.counts.create, 1);
@@ -908,6 +936,7 @@ for (const withListener of [false, true]) {
       controller.abort(reason);
       await assert.rejects(aborted, (error) => error === reason);
       await released;
+      assert.equal(pool.waiting(), 0); // handed over to the next waiter
       await using got = await next;
       assert.equal(got.dbapiConnection, driver.connections[0]);
       assert.equal(pool.checkedOut(), 1);
@@ -944,6 +973,8 @@ Deno.test("QueuePool.connect() aborted during a slow creator rejects promptly; t
   const next = pool.connect(); // waits for the background checkout
   driver.gate = null;
   creating.open();
+  await tick(); // the background checkout completes and is returned
+  assert.equal(pool.waiting(), 0);
   await using got = await next;
   assert.equal(got.dbapiConnection, driver.connections[0]);
   assert.equal(driver.connections[0]!.open, true);
@@ -977,6 +1008,8 @@ Deno.test("QueuePool waiter aborted after the grant, during its reconnect, rejec
   assert.equal(driver.connections.length, 2);
   driver.gate = null;
   creating.open();
+  await tick(); // the background checkout completes and is returned
+  assert.equal(pool.checkedIn(), 1);
   const full = [await pool.connect()];
   await b.close();
   full.push(await pool.connect());
@@ -1017,8 +1050,9 @@ Deno.test("QueuePool waiters sharing one signal are all rejected by its abort; o
     assert.equal((result as PromiseRejectedResult).reason, reason);
   }
   await held.close();
-  for (const other of others) {
-    const conn = await other;
+  for (let i = 0; i < others.length; i++) {
+    assert.equal(pool.waiting(), others.length - 1 - i); // handed over directly
+    const conn = await others[i]!;
     assert.equal(conn.dbapiConnection, driver.connections[0]);
     await conn.close();
   }
@@ -1050,6 +1084,7 @@ Deno.test("QueuePool hands returned connections to waiters in order; later calle
   // Return one: it goes straight to W1, never to the idle list.
   await holding[0]!.close();
   assert.equal(pool.checkedIn(), 0);
+  assert.equal(pool.waiting(), 3);
   const w1 = await waiters.get("W1")!;
   enqueue("late"); // made while W2..W4 wait
   holding = [holding[1]!, w1];
@@ -1057,6 +1092,7 @@ Deno.test("QueuePool hands returned connections to waiters in order; later calle
     const returned = holding.shift()!;
     await returned.close();
     assert.equal(pool.checkedIn(), 0);
+    assert.equal(pool.waiting(), 3 - i);
     const label = ["W2", "W3", "W4", "late"][i]!;
     holding.push(await waiters.get(label)!);
   }
@@ -1086,6 +1122,7 @@ Deno.test("QueuePool grants capacity freed by a failed creator to the head waite
   creating.open();
   await assert.rejects(first, (error) => error === failure);
   // The fake clock never moves: only a capacity grant can serve the waiter.
+  assert.equal(pool.waiting(), 0, "the freed capacity was not granted");
   await using got = await waiter.promise;
   assert.equal(got.dbapiConnection, driver.connections[0]);
   assert.equal(driver.counts.create, 2);
@@ -1301,13 +1338,21 @@ for (const withListeners of [false, true]) {
         }
       }
 
-      await Promise.all(Array.from({ length: 200 }, task));
+      await watchdog(
+        Promise.all(Array.from({ length: 200 }, task)),
+        60_000,
+        `seed ${seed}: the tasks`,
+      );
       await Promise.all(pending);
       assert(served > 0, "nothing was served");
       assert(rejected > 0, "nothing was aborted");
 
       // The full pool can be checked out at once (waiting for any background checkout).
-      const all = await Promise.all([0, 1, 2, 3].map(() => pool.connect()));
+      const all = await watchdog(
+        Promise.all([0, 1, 2, 3].map(() => pool.connect())),
+        10_000,
+        `seed ${seed}: checking out the full pool (a connection was lost)`,
+      );
       assert.equal(pool.checkedOut(), 4);
       assert.equal(new Set(all.map((p) => p.dbapiConnection)).size, 4);
       for (const conn of all) assert(conn.dbapiConnection!.open);
