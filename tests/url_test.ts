@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { QueuePool } from "../src/queue_pool.ts";
+import { createPoolFromUrl, redactUrl } from "../src/url.ts";
+import { startPgCluster } from "./_pg_cluster.ts";
+
+/** Everything an error shows: message, stack, properties, causes. */
+function errorText(error: unknown): string {
+  return `${String(error)}\n${Deno.inspect(error, { depth: 6 })}`;
+}
+
+Deno.test("createPoolFromUrl() against a live PostgreSQL", async (t) => {
+  await using cluster = await startPgCluster();
+  const password = cluster.password;
+  // Literal-typed URLs, so that the overloads type the connections.
+  const rest = cluster.url.replace(/^postgres:\/\//, "");
+  const pgUrl = `postgres://${rest}` as const;
+
+  await t.step("postgres:// round trips through node-postgres", async () => {
+    await using pool = await createPoolFromUrl(pgUrl, {
+      poolSize: 2,
+      maxOverflow: 0,
+      pg: { connectionTimeoutMillis: 10_000 },
+    });
+    assert.ok(pool instanceof QueuePool);
+    assert.equal(String(pool), "AsyncAdaptedQueuePool(pg)");
+    {
+      await using conn = await pool.connect();
+      const { rows } = await conn.driverConnection!.query("SELECT 1 AS one");
+      assert.deepEqual(rows, [{ one: 1 }]);
+      assert.equal(pool.checkedOut(), 1);
+    }
+    assert.equal(pool.checkedOut(), 0);
+    assert.equal(pool.checkedIn(), 1);
+    assert.ok(!pool.status().includes(password));
+  });
+
+  await t.step(
+    "postgresql:// with ?driver=postgres uses postgres.js",
+    async () => {
+      const url =
+        `postgresql://${rest}?driver=postgres&application_name=dbpool_url_test` as const;
+      await using pool = await createPoolFromUrl(url, { poolSize: 2 });
+      assert.equal(String(pool), "AsyncAdaptedQueuePool(postgres)");
+      {
+        await using conn = await pool.connect();
+        const sql = conn.driverConnection!;
+        const rows =
+          await sql`SELECT 1 AS one, current_setting('application_name') AS app`;
+        assert.deepEqual([...rows], [{ one: 1, app: "dbpool_url_test" }]);
+      }
+      assert.ok(pool instanceof QueuePool);
+      assert.equal(pool.checkedOut(), 0);
+      assert.equal(pool.checkedIn(), 1);
+    },
+  );
+
+  await t.step("a wrong password never shows in the error", async () => {
+    for (const query of ["", "?driver=postgres"]) {
+      const wrong = `wrong_${password}`;
+      const url =
+        `postgres://${cluster.user}:${wrong}@${cluster.host}:${cluster.port}/${cluster.database}${query}`;
+      await using pool = await createPoolFromUrl(url, {
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+      });
+      const error = await pool.connect().then(
+        () => assert.fail("Expected connect() to fail"),
+        (error: unknown) => error,
+      );
+      assert.match(errorText(error), /password authentication failed/);
+      assert.ok(!errorText(error).includes(wrong), query);
+      assert.ok(!errorText(error).includes(password), query);
+    }
+  });
+
+  await t.step("redactUrl() hides the cluster's password", () => {
+    assert.ok(!redactUrl(cluster.url).includes(password));
+    assert.match(redactUrl(cluster.url), /^postgres:\/\/dbpool:\*\*\*@/);
+  });
+});
