@@ -24,14 +24,17 @@ import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 /** Where a pool class's entries come from and go back to. */
 export interface Policy<C> {
   /**
-   * Gets an entry for one checkout: an entry (idle, or new and unconnected;
-   * the core then checks it out) or a promise of a finished checkout (the
-   * caller waited; the policy called {@linkcode PoolCore.checkout} when it
-   * handed an entry over). May throw (exhausted with no wait allowed).
+   * Gets an entry for one checkout without waiting: an entry (idle, or new
+   * and unconnected; the core then checks it out), or `null` when the caller
+   * must {@linkcode Policy.wait}. May throw (exhausted, no wait allowed).
    */
-  acquire(
-    signal: AbortSignal | undefined,
-  ): PoolEntry<C> | Promise<ProxiedConnection<C>>;
+  acquire(): PoolEntry<C> | null;
+  /**
+   * Called right after {@linkcode Policy.acquire} returned `null`: a promise
+   * of a finished checkout (the policy calls {@linkcode PoolCore.checkout}
+   * when it hands an entry over).
+   */
+  wait(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>>;
   /** Takes back an entry that is no longer in use (after `checkin`, detach, failure). */
   put(entry: PoolEntry<C>): void | Promise<void>;
   /** Forgets a new entry whose first connect failed, freeing its capacity. */
@@ -92,6 +95,12 @@ const CLOCK_STEP = 0.001;
 
 const NONE: unique symbol = Symbol("none");
 
+/** Held value of the sentinel whose collection triggers a sweep. */
+const SWEEP: unique symbol = Symbol("sweep");
+
+/** Most proxies kept between two sweeps. */
+const SWEEP_AFTER = 1024;
+
 function isPromise(value: unknown): value is Promise<unknown> {
   return value instanceof Promise;
 }
@@ -117,7 +126,12 @@ export class PoolCore<C> {
   #firstConnectDone = false;
   #firstRunDone = false;
   #firstRun: Promise<void> | null = null;
-  #finalizer: FinalizationRegistry<PoolEntry<C>> | null = null;
+  #finalizer: FinalizationRegistry<PoolEntry<C> | typeof SWEEP> | null = null;
+  /** Proxies delivered since the last sweep (strong references; see {@linkcode PoolCore.sweep}). */
+  readonly #recent: (ProxiedConnection<C> | undefined)[] = [];
+  #recentCount = 0;
+  /** Proxies registered with the finalizer and not yet unregistered. */
+  #registered = 0;
 
   constructor(
     config: CoreConfig<C>,
@@ -426,13 +440,13 @@ export class PoolCore<C> {
     if (signal !== undefined && signal.aborted) {
       return Promise.reject(signal.reason);
     }
-    let got: PoolEntry<C> | Promise<ProxiedConnection<C>>;
+    let got: PoolEntry<C> | null;
     try {
-      got = this.policy.acquire(signal);
+      got = this.policy.acquire();
     } catch (error) {
       return Promise.reject(error);
     }
-    if (isPromise(got)) return got;
+    if (got === null) return this.policy.wait(signal);
     const checkedOut = this.checkout(got, signal);
     return isPromise(checkedOut) ? checkedOut : Promise.resolve(checkedOut);
   }
@@ -512,7 +526,7 @@ export class PoolCore<C> {
   #deliver(entry: PoolEntry<C>, connection: C): ProxiedConnection<C> {
     entry.isNew = false;
     const proxy = new ProxiedConnection(this, entry, connection);
-    this.#registry().register(proxy, entry, proxy);
+    this.#track(proxy);
     if (this.log.debugOn) {
       this.log.debug(`Connection ${entry.label} checked out from pool`, {
         connection,
@@ -587,7 +601,7 @@ export class PoolCore<C> {
         if (++reconnects === RECONNECTS) {
           this.log.info("Reconnection attempts exhausted on checkout");
           proxyInternals.finish(proxy);
-          this.#registry().unregister(proxy);
+          this.#untrack(proxy);
           await this.invalidateCheckedOut(proxy, entry, undefined);
           throw new InvalidRequestError("This connection is closed");
         }
@@ -633,7 +647,7 @@ export class PoolCore<C> {
   ): Promise<void> {
     if (proxy !== null) {
       proxyInternals.finish(proxy);
-      this.#registry().unregister(proxy);
+      this.#untrack(proxy);
     }
     if (entry.isNew) {
       // A new entry: its connection (if any) was invalidated where it failed.
@@ -671,7 +685,7 @@ export class PoolCore<C> {
     detached: boolean,
     transactionWasReset = false,
   ): Promise<void> {
-    this.#finalizer?.unregister(proxy);
+    this.#untrack(proxy);
     if (connection === null) return RESOLVED;
     if (detached) return this.#closeDetached(entry, connection);
     if (entry.users <= 0) {
@@ -850,7 +864,7 @@ export class PoolCore<C> {
     entry: PoolEntry<C>,
     error: unknown,
   ): Promise<void> {
-    this.#finalizer?.unregister(proxy);
+    this.#untrack(proxy);
     let first: unknown = NONE;
     try {
       await this.invalidateEntry(entry, error, false);
@@ -872,7 +886,7 @@ export class PoolCore<C> {
     entry: PoolEntry<C>,
     connection: C,
   ): Promise<void> {
-    this.#finalizer?.unregister(proxy);
+    this.#untrack(proxy);
     if (entry.dbapiConnection === connection) entry.forget();
     let first: unknown = NONE;
     if (this.#releaseUse(entry)) {
@@ -895,10 +909,48 @@ export class PoolCore<C> {
 
   // ------------------------------------------------------ garbage collection
 
-  #registry(): FinalizationRegistry<PoolEntry<C>> {
-    return this.#finalizer ??= new FinalizationRegistry((entry) =>
-      this.#collected(entry)
-    );
+  /**
+   * Garbage-collection safety net (D8) without a registration per checkout:
+   * each delivered proxy is kept in a bounded list, and one throwaway
+   * sentinel object is registered when the list starts filling. At the next
+   * garbage collection the sentinel's callback runs {@linkcode PoolCore.sweep},
+   * which registers the proxies still checked out and drops the list's
+   * references; a leaked proxy is then collected (and reported) by a later
+   * collection. Proxies returned before the sweep, nearly all of them, are
+   * never registered.
+   */
+  #track(proxy: ProxiedConnection<C>): void {
+    if (this.#recentCount === 0) this.#registry().register({}, SWEEP);
+    this.#recent[this.#recentCount++] = proxy;
+    if (this.#recentCount === SWEEP_AFTER) this.sweep();
+  }
+
+  #untrack(proxy: ProxiedConnection<C>): void {
+    if (this.#registered > 0 && this.#finalizer!.unregister(proxy)) {
+      this.#registered--;
+    }
+  }
+
+  /** Registers the recent proxies still checked out, and forgets the list. */
+  sweep(): void {
+    const recent = this.#recent;
+    const count = this.#recentCount;
+    this.#recentCount = 0;
+    for (let i = 0; i < count; i++) {
+      const proxy = recent[i]!;
+      recent[i] = undefined;
+      if (!proxy.isDetached) {
+        this.#registry().register(proxy, proxyInternals.entry(proxy), proxy);
+        this.#registered++;
+      }
+    }
+  }
+
+  #registry(): FinalizationRegistry<PoolEntry<C> | typeof SWEEP> {
+    return this.#finalizer ??= new FinalizationRegistry((held) => {
+      if (held === SWEEP) this.sweep();
+      else this.#collected(held);
+    });
   }
 
   /**

@@ -36,6 +36,18 @@ class Waiter<T> {
 
 function noop(): void {}
 
+/** The waiter whose resolvers {@linkcode bindResolvers} stores (one shared executor, no closure per waiter). */
+let binding: Waiter<unknown> | null = null;
+
+function bindResolvers(
+  // deno-lint-ignore no-explicit-any -- one executor shared by every Promise<T>.
+  resolve: (value: any) => void,
+  reject: (reason: unknown) => void,
+): void {
+  binding!.resolve = resolve;
+  binding!.reject = reject;
+}
+
 /** The waiters that share one `AbortSignal`, and its one listener. */
 class SignalGroup<T> {
   head: Waiter<T> | null = null;
@@ -93,10 +105,9 @@ export class WaiterQueue<T> {
    */
   wait(signal: AbortSignal | undefined, deadline: number): Promise<T> {
     const waiter = new Waiter<T>(deadline);
-    const promise = new Promise<T>((resolve, reject) => {
-      waiter.resolve = resolve;
-      waiter.reject = reject;
-    });
+    binding = waiter as Waiter<unknown>;
+    const promise = new Promise<T>(bindResolvers);
+    binding = null;
     const tail = this.#tail;
     waiter.prev = tail;
     if (tail === null) this.#head = waiter;
@@ -115,6 +126,14 @@ export class WaiterQueue<T> {
    */
   grant(value: T | PromiseLike<T>): boolean {
     this.settleAborted();
+    return this.grantSettled(value);
+  }
+
+  /**
+   * {@linkcode grant} for a caller that has just called
+   * {@linkcode settleAborted} (and read {@linkcode headSignal}).
+   */
+  grantSettled(value: T | PromiseLike<T>): boolean {
     const waiter = this.#head;
     if (waiter === null) return false;
     this.#unlink(waiter);
@@ -226,16 +245,27 @@ export class WaiterQueue<T> {
     this.#timer = undefined;
     this.#timerDue = Infinity;
     const now = this.#clock();
-    while (this.#head !== null && this.#head.deadline <= now) {
-      const waiter = this.#head;
-      this.#unlink(waiter);
-      let reason: unknown;
-      try {
-        reason = this.#timeoutError();
-      } catch (error) {
-        reason = error;
+    // The errors are made in a timer callback, where a stack shows only the
+    // queue's own frames: skip capturing it, which is most of an error's cost
+    // and matters when thousands of waiters time out together.
+    const errorClass = Error as { stackTraceLimit?: number };
+    const stackTraceLimit = errorClass.stackTraceLimit;
+    errorClass.stackTraceLimit = 0;
+    try {
+      while (this.#head !== null && this.#head.deadline <= now) {
+        const waiter = this.#head;
+        this.#unlink(waiter);
+        let reason: unknown;
+        try {
+          reason = this.#timeoutError();
+        } catch (error) {
+          reason = error;
+        }
+        waiter.reject(reason);
       }
-      waiter.reject(reason);
+    } finally {
+      if (stackTraceLimit === undefined) delete errorClass.stackTraceLimit;
+      else errorClass.stackTraceLimit = stackTraceLimit;
     }
     // Timers may fire early against the clock, and long delays are clamped:
     // re-arm for the head waiter, whose deadline may still be ahead.

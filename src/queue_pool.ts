@@ -74,6 +74,9 @@ class QueuePolicy<C> implements Policy<C> {
   readonly #unbounded: boolean;
   readonly #idle = new Deque<PoolEntry<C>>();
   readonly #waiters: WaiterQueue<ProxiedConnection<C>>;
+  #lastTimeoutMessage: string | null = null;
+  #lastTimeoutOverflow = 0;
+  #lastTimeoutCheckedOut = 0;
   /** Live entries minus `poolSize` (SQLAlchemy's `_overflow`). */
   overflowCount: number;
 
@@ -110,9 +113,7 @@ class QueuePolicy<C> implements Policy<C> {
     return this.poolSize - this.#idle.length + this.overflowCount;
   }
 
-  acquire(
-    signal: AbortSignal | undefined,
-  ): PoolEntry<C> | Promise<ProxiedConnection<C>> {
+  acquire(): PoolEntry<C> | null {
     if (this.#idle.length > 0) {
       return (this.#useLifo ? this.#idle.pop() : this.#idle.shift())!;
     }
@@ -120,8 +121,12 @@ class QueuePolicy<C> implements Policy<C> {
       this.overflowCount++;
       return this.#core.newEntry();
     }
+    if (this.timeoutMs === 0) throw this.#timeoutError();
+    return null;
+  }
+
+  wait(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
     const timeoutMs = this.timeoutMs;
-    if (timeoutMs === 0) throw this.#timeoutError();
     return this.#waiters.wait(
       signal,
       timeoutMs === null ? Infinity : this.#core.clock() + timeoutMs,
@@ -131,7 +136,9 @@ class QueuePolicy<C> implements Policy<C> {
   put(entry: PoolEntry<C>): void | Promise<void> {
     if (entry.generation !== this.#core.generation) return this.#close(entry);
     if (this.#waiters.settleAborted() > 0) {
-      this.#waiters.grant(this.#core.checkout(entry, this.#waiters.headSignal));
+      this.#waiters.grantSettled(
+        this.#core.checkout(entry, this.#waiters.headSignal),
+      );
       return;
     }
     if (this.poolSize === 0 || this.#idle.length < this.poolSize) {
@@ -164,7 +171,9 @@ class QueuePolicy<C> implements Policy<C> {
     ) {
       this.overflowCount++;
       const signal = this.#waiters.headSignal;
-      this.#waiters.grant(this.#core.checkout(this.#core.newEntry(), signal));
+      this.#waiters.grantSettled(
+        this.#core.checkout(this.#core.newEntry(), signal),
+      );
     }
   }
 
@@ -197,15 +206,26 @@ class QueuePolicy<C> implements Policy<C> {
 
   #timeoutError(): PoolTimeoutError {
     const timeoutMs = this.timeoutMs ?? Infinity;
-    return new PoolTimeoutError(
-      `QueuePool limit of size ${this.poolSize} overflow ${this.overflow()} reached, connection timed out, timeout ${timeoutMs} ms`,
-      {
-        size: this.poolSize,
-        overflow: this.overflow(),
-        checkedOut: this.checkedOut(),
-        timeoutMs,
-      },
-    );
+    const overflow = this.overflow();
+    const checkedOut = this.checkedOut();
+    // A storm of waiters timing out together shares one message string.
+    let message = this.#lastTimeoutMessage;
+    if (
+      message === null || overflow !== this.#lastTimeoutOverflow ||
+      checkedOut !== this.#lastTimeoutCheckedOut
+    ) {
+      message =
+        `QueuePool limit of size ${this.poolSize} overflow ${overflow} reached, connection timed out, timeout ${timeoutMs} ms`;
+      this.#lastTimeoutMessage = message;
+      this.#lastTimeoutOverflow = overflow;
+      this.#lastTimeoutCheckedOut = checkedOut;
+    }
+    return new PoolTimeoutError(message, {
+      size: this.poolSize,
+      overflow,
+      checkedOut,
+      timeoutMs,
+    });
   }
 }
 

@@ -14,14 +14,14 @@ import type { ProxiedConnection } from "./_proxied_connection.ts";
 class StaticPolicy<C> implements Policy<C> {
   readonly #core: PoolCore<C>;
   #entry: PoolEntry<C> | null = null;
+  /** Set by `acquire()` for the `wait()` that follows it. */
+  #retiring: { retired: Promise<void>; entry: PoolEntry<C> } | null = null;
 
   constructor(core: PoolCore<C>) {
     this.#core = core;
   }
 
-  acquire(
-    signal: AbortSignal | undefined,
-  ): PoolEntry<C> | Promise<ProxiedConnection<C>> {
+  acquire(): PoolEntry<C> | null {
     let entry = this.#entry;
     let retired: void | Promise<void> = undefined;
     if (entry !== null && entry.connecting === null && this.#spent(entry)) {
@@ -33,10 +33,18 @@ class StaticPolicy<C> implements Policy<C> {
       this.#entry = entry;
     }
     if (retired === undefined) return entry;
-    // Check out once the old connection is closed, so that a `close`
-    // listener's error rejects this connect() instead of going unhandled.
-    const taken = entry;
-    return retired.then(() => this.#core.checkout(taken, signal));
+    this.#retiring = { retired, entry };
+    return null;
+  }
+
+  /**
+   * Checks out once the replaced connection is closed, so that a `close`
+   * listener's error rejects this connect() instead of going unhandled.
+   */
+  wait(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
+    const { retired, entry } = this.#retiring!;
+    this.#retiring = null;
+    return retired.then(() => this.#core.checkout(entry, signal));
   }
 
   /** Hard-invalidated, or stale by soft/pool invalidation or age. */
