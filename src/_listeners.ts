@@ -24,6 +24,8 @@ export class ListenerRecord {
   removed = false;
   /** A `once` record already called (removal alone does not stop a dispatch in progress). */
   consumed = false;
+  /** The abort signal it was registered with, if any (carried by `recreate()`). */
+  signal: AbortSignal | undefined = undefined;
   /** Set while registered with an abort signal. */
   detachSignal: (() => void) | null = null;
   constructor(event: PoolEventName, fn: PoolListenerFn, once: boolean) {
@@ -125,6 +127,7 @@ function bindSignal(
   remove: () => void,
 ): void {
   if (signal === undefined) return;
+  record.signal = signal;
   const onAbort = (): void => remove();
   signal.addEventListener("abort", onAbort, { once: true });
   record.detachSignal = () => signal.removeEventListener("abort", onAbort);
@@ -228,13 +231,13 @@ export class InstanceListeners {
     return makeDisposable(remove);
   }
 
-  /** Copies plain records (no signal binding) from another pool, for `recreate()`. */
+  /** Copies the records of another pool, for `recreate()`. */
   copyFrom(other: InstanceListeners): void {
     for (const record of other.#records) {
-      this.#insert(
-        new ListenerRecord(record.event, record.fn, record.once),
-        false,
-      );
+      const copy = new ListenerRecord(record.event, record.fn, record.once);
+      this.#insert(copy, false);
+      // Aborting the original's signal removes the copy too.
+      bindSignal(copy, record.signal, () => this.#remove(copy));
     }
   }
 

@@ -7,6 +7,8 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import type { ConnectionPoolEntry } from "./connection.ts";
 import type { Dialect } from "./dialect.ts";
 import type { PoolLogger } from "./logger.ts";
 import type { Creator, Pool } from "./pool.ts";
@@ -245,5 +247,110 @@ export function recordEvents<C>(pool: Pool<C>): {
         const first = args[0];
         return first instanceof FakeConnection ? `${name}#${first.id}` : name;
       }),
+  };
+}
+
+/** An entry the pool hands to a creator of fake connections. */
+export type FakeEntry = ConnectionPoolEntry<FakeConnection>;
+
+/** How many times the driver closed or terminated `c`. */
+export function closes(c: FakeConnection): number {
+  return c.calls.filter((call) => call === "close" || call === "terminate")
+    .length;
+}
+
+/** Asserts the exact event sequence: names, and each argument by identity. */
+export function assertEvents(
+  actual: readonly RecordedEvent[],
+  expected: ReadonlyArray<readonly [string, ...unknown[]]>,
+): void {
+  assert.deepEqual(
+    actual.map((event) => event.name),
+    expected.map((event) => event[0]),
+  );
+  actual.forEach((event, i) => {
+    const want = expected[i]!.slice(1);
+    assert.equal(event.args.length, want.length, `${event.name}: arity`);
+    want.forEach((arg, j) =>
+      assert.equal(event.args[j], arg, `${event.name}: argument ${j}`)
+    );
+  });
+}
+
+/** The lines logged at `level`. */
+export function linesAt(
+  lines: readonly LoggedLine[],
+  level: LoggedLine["level"],
+): string[] {
+  return lines.filter((l) => l.level === level).map((l) => l.line);
+}
+
+/** Wraps a creator so the test sees every entry it is called with. */
+export function entryTracking(
+  creator: Creator<FakeConnection>,
+): { creator: Creator<FakeConnection>; entries: FakeEntry[] } {
+  const entries: FakeEntry[] = [];
+  return {
+    entries,
+    creator: (entry) => {
+      entries.push(entry);
+      return creator(entry);
+    },
+  };
+}
+
+/** Options of {@linkcode tracer}. */
+export interface TracerOptions {
+  /** Put before driver calls on the timeline (`"driver.close#1"`); default `"driver."`. */
+  driverPrefix?: string;
+  /** Pass the driver's ping, isDisconnect and inTransaction through; default `true`. */
+  probes?: boolean;
+}
+
+/**
+ * One timeline of events and driver calls (`"reset#1"`, `"checkin#null"`,
+ * `"driver.close#1"`…), names and connection ids only, never the arguments
+ * (so proxies stay collectable).
+ */
+export function tracer(driver: FakeDriver, options: TracerOptions = {}): {
+  timeline: string[];
+  dialect: Dialect<FakeConnection>;
+  watch(pool: Pool<FakeConnection>): void;
+} {
+  const { driverPrefix = "driver.", probes = true } = options;
+  const timeline: string[] = [];
+  const inner = driver.dialect;
+  const call =
+    (name: "rollback" | "commit" | "close" | "terminate") =>
+    (c: FakeConnection): void | Promise<void> => {
+      timeline.push(`${driverPrefix}${name}#${c.id}`);
+      return inner[name]!(c);
+    };
+  const dialect: Dialect<FakeConnection> = {
+    name: "fake",
+    rollback: call("rollback"),
+    commit: call("commit"),
+    close: call("close"),
+    terminate: call("terminate"),
+  };
+  if (probes) {
+    dialect.ping = (c) => inner.ping!(c);
+    dialect.isDisconnect = (e, c) => inner.isDisconnect!(e, c);
+    dialect.inTransaction = (c) => inner.inTransaction!(c);
+  }
+  return {
+    timeline,
+    dialect,
+    watch(pool) {
+      for (const name of POOL_EVENT_NAMES) {
+        pool.on(name, (conn: unknown) => {
+          timeline.push(
+            `${name}#${
+              conn instanceof FakeConnection ? conn.id : String(conn)
+            }`,
+          );
+        });
+      }
+    },
   };
 }

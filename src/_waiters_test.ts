@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { WaiterQueue } from "./_waiters.ts";
 import { FakeClock } from "./_test_fake_driver.ts";
+import { sleep, watch } from "./_test_helpers.ts";
 
 class Timeout extends Error {
   constructor() {
@@ -11,24 +12,6 @@ class Timeout extends Error {
 
 function makeTimeout(): Timeout {
   return new Timeout();
-}
-
-/** Real time passing, to show that something does NOT happen meanwhile. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Watches a promise without consuming its rejection. */
-function watch<T>(promise: Promise<T>): {
-  readonly settled: boolean;
-  promise: Promise<T>;
-} {
-  const state = { settled: false, promise };
-  promise.then(
-    () => state.settled = true,
-    () => state.settled = true,
-  );
-  return state;
 }
 
 /** Counts `addEventListener` and `removeEventListener` calls on a signal. */

@@ -2,77 +2,21 @@ import assert from "node:assert/strict";
 import {
   AssertionPool,
   AssertionPoolError,
-  type Dialect,
-  type Pool,
-  POOL_EVENT_NAMES,
   type PoolProxiedConnection,
 } from "../mod.ts";
-import { FakeConnection, FakeDriver } from "./_test_fake_driver.ts";
-
-/**
- * One timeline of events and driver calls (`"reset#1"`, `"checkin#null"`,
- * `"driver.close#1"`…), names and connection ids only.
- */
-function tracer(driver: FakeDriver): {
-  timeline: string[];
-  dialect: Dialect<FakeConnection>;
-  watch(pool: Pool<FakeConnection>): void;
-} {
-  const timeline: string[] = [];
-  const inner = driver.dialect;
-  const call =
-    (name: "rollback" | "commit" | "close" | "terminate") =>
-    (c: FakeConnection): void | Promise<void> => {
-      timeline.push(`driver.${name}#${c.id}`);
-      return inner[name]!(c);
-    };
-  return {
-    timeline,
-    dialect: {
-      name: "fake",
-      rollback: call("rollback"),
-      commit: call("commit"),
-      close: call("close"),
-      terminate: call("terminate"),
-      ping: (c) => inner.ping!(c),
-      isDisconnect: (e, c) => inner.isDisconnect!(e, c),
-      inTransaction: (c) => inner.inTransaction!(c),
-    },
-    watch(pool) {
-      for (const name of POOL_EVENT_NAMES) {
-        pool.on(name, (conn: unknown) => {
-          timeline.push(
-            `${name}#${
-              conn instanceof FakeConnection ? conn.id : String(conn)
-            }`,
-          );
-        });
-      }
-    },
-  };
-}
-
-/** How many times the driver closed or terminated `c`. */
-function closes(c: FakeConnection): number {
-  return c.calls.filter((call) => call === "close" || call === "terminate")
-    .length;
-}
+import {
+  closes,
+  type FakeConnection,
+  FakeDriver,
+  tracer,
+} from "./_test_fake_driver.ts";
+import { rejection } from "./_test_helpers.ts";
 
 /** The first checkout, from a function whose name shows in a stack trace. */
 function firstCheckoutSite(
   pool: AssertionPool<FakeConnection>,
 ): Promise<PoolProxiedConnection<FakeConnection>> {
   return pool.connect();
-}
-
-/** The rejection of `promise`, which must reject. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
 }
 
 Deno.test("AssertionPool: a second connect() while one is out rejects with the first checkout's stack (#89)", async () => {

@@ -1,69 +1,14 @@
 import assert from "node:assert/strict";
-import {
-  AssertionPool,
-  type Dialect,
-  NullPool,
-  type Pool,
-  POOL_EVENT_NAMES,
-  QueuePool,
-  StaticPool,
-} from "../mod.ts";
+import { AssertionPool, NullPool, QueuePool, StaticPool } from "../mod.ts";
 import { SingletonContextPool } from "./singleton_context_pool.ts";
 import {
+  closes,
   FakeConnection,
   FakeDriver,
   recordEvents,
   recordingLogger,
+  tracer,
 } from "./_test_fake_driver.ts";
-
-/**
- * One timeline of events and driver calls (`"reset#1"`, `"rollback#1"`,
- * `"checkin#null"`, `"driver.close#1"`…), names and connection ids only.
- */
-function tracer(driver: FakeDriver): {
-  timeline: string[];
-  dialect: Dialect<FakeConnection>;
-  watch(pool: Pool<FakeConnection>): void;
-} {
-  const timeline: string[] = [];
-  const inner = driver.dialect;
-  const call =
-    (name: "rollback" | "commit" | "close" | "terminate") =>
-    (c: FakeConnection): void | Promise<void> => {
-      timeline.push(`driver.${name}#${c.id}`);
-      return inner[name]!(c);
-    };
-  return {
-    timeline,
-    dialect: {
-      name: "fake",
-      rollback: call("rollback"),
-      commit: call("commit"),
-      close: call("close"),
-      terminate: call("terminate"),
-      ping: (c) => inner.ping!(c),
-      isDisconnect: (e, c) => inner.isDisconnect!(e, c),
-      inTransaction: (c) => inner.inTransaction!(c),
-    },
-    watch(pool) {
-      for (const name of POOL_EVENT_NAMES) {
-        pool.on(name, (conn: unknown) => {
-          timeline.push(
-            `${name}#${
-              conn instanceof FakeConnection ? conn.id : String(conn)
-            }`,
-          );
-        });
-      }
-    },
-  };
-}
-
-/** How many times the driver closed or terminated `c`. */
-function closes(c: FakeConnection): number {
-  return c.calls.filter((call) => call === "close" || call === "terminate")
-    .length;
-}
 
 Deno.test("NullPool.connect() calls the creator for every checkout (#87)", async () => {
   const driver = new FakeDriver();

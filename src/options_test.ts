@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
-import {
-  AsyncAdaptedQueuePool,
-  type Dialect,
-  QueuePool,
-  type QueuePoolOptions,
-} from "../mod.ts";
+import { type Dialect, QueuePool, type QueuePoolOptions } from "../mod.ts";
 import {
   type FakeConnection,
   fakeCreator,
   FakeDriver,
 } from "./_test_fake_driver.ts";
+import { QUEUE_POOLS } from "./_test_helpers.ts";
 
 type Options = QueuePoolOptions<FakeConnection>;
-
-const QUEUE_POOLS = [
-  ["QueuePool", QueuePool],
-  ["AsyncAdaptedQueuePool", AsyncAdaptedQueuePool],
-] as const;
 
 /** Options typed loosely, to pass wrong values on purpose. */
 function loose(options: Record<string, unknown>): Options {

@@ -10,54 +10,19 @@ import {
 } from "../mod.ts";
 import type { Creator } from "./pool.ts";
 import {
+  assertEvents,
+  entryTracking,
   FakeClock,
   FakeConnection,
   FakeDisconnect,
   FakeDriver,
-  type LoggedLine,
-  type RecordedEvent,
+  linesAt,
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
+import { tick } from "./_test_helpers.ts";
 
 type Entry = ConnectionPoolEntry<FakeConnection>;
-
-/** Asserts the exact event sequence: names, and each argument by identity. */
-function assertEvents(
-  actual: readonly RecordedEvent[],
-  expected: ReadonlyArray<readonly [string, ...unknown[]]>,
-): void {
-  assert.deepEqual(
-    actual.map((event) => event.name),
-    expected.map((event) => event[0]),
-  );
-  actual.forEach((event, i) => {
-    const want = expected[i]!.slice(1);
-    assert.equal(event.args.length, want.length, `${event.name}: arity`);
-    want.forEach((arg, j) =>
-      assert.equal(event.args[j], arg, `${event.name}: argument ${j}`)
-    );
-  });
-}
-
-/** The lines logged at `level`. */
-function linesAt(lines: readonly LoggedLine[], level: LoggedLine["level"]) {
-  return lines.filter((l) => l.level === level).map((l) => l.line);
-}
-
-/** Wraps a creator so the test sees every entry it is called with. */
-function entryTracking(
-  creator: Creator<FakeConnection>,
-): { creator: Creator<FakeConnection>; entries: Entry[] } {
-  const entries: Entry[] = [];
-  return {
-    entries,
-    creator: (entry) => {
-      entries.push(entry);
-      return creator(entry);
-    },
-  };
-}
 
 /** `"<name>#<id>"` of a fake connection (or `"<name>#null"`). */
 function tag(name: string, connection: unknown): string {
@@ -97,11 +62,6 @@ function controlledDialect(driver: FakeDriver, order: string[] = []): {
       },
     },
   };
-}
-
-/** Lets every pending microtask and one macrotask turn run. */
-function turn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 // ------------------------------------------------------------- H. Pre-ping
@@ -1008,7 +968,7 @@ Deno.test("QueuePool runs a second new connection's connect listeners only after
   assert.equal(driver.connections.length, 2);
   assert.deepEqual(order, ["firstConnect#1", "connect start#1"]);
   // Give the second checkout every chance to run ahead (it must not).
-  await turn();
+  await tick();
   assert.deepEqual(order, ["firstConnect#1", "connect start#1"]);
 
   release();

@@ -2,53 +2,17 @@ import assert from "node:assert/strict";
 import { type ConnectionPoolEntry, QueuePool } from "../mod.ts";
 import type { Creator } from "./pool.ts";
 import {
+  assertEvents,
+  entryTracking,
   FakeClock,
   type FakeConnection,
   FakeDriver,
-  type LoggedLine,
-  type RecordedEvent,
+  linesAt,
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
 
 type Entry = ConnectionPoolEntry<FakeConnection>;
-
-/** Asserts the exact event sequence: names, and each argument by identity. */
-function assertEvents(
-  actual: readonly RecordedEvent[],
-  expected: ReadonlyArray<readonly [string, ...unknown[]]>,
-): void {
-  assert.deepEqual(
-    actual.map((event) => event.name),
-    expected.map((event) => event[0]),
-  );
-  actual.forEach((event, i) => {
-    const want = expected[i]!.slice(1);
-    assert.equal(event.args.length, want.length, `${event.name}: arity`);
-    want.forEach((arg, j) =>
-      assert.equal(event.args[j], arg, `${event.name}: argument ${j}`)
-    );
-  });
-}
-
-/** The lines logged at `level`. */
-function linesAt(lines: readonly LoggedLine[], level: LoggedLine["level"]) {
-  return lines.filter((l) => l.level === level).map((l) => l.line);
-}
-
-/** Wraps a creator so the test sees every entry it is called with. */
-function entryTracking(
-  creator: Creator<FakeConnection>,
-): { creator: Creator<FakeConnection>; entries: Entry[] } {
-  const entries: Entry[] = [];
-  return {
-    entries,
-    creator: (entry) => {
-      entries.push(entry);
-      return creator(entry);
-    },
-  };
-}
 
 // ------------------------------------------------------ E. Hard invalidation
 

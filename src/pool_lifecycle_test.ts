@@ -4,7 +4,6 @@ import {
   type Creator,
   NullPool,
   type Pool,
-  POOL_EVENT_NAMES,
   type PoolProxiedConnection,
   PoolTimeoutError,
   QueuePool,
@@ -14,48 +13,12 @@ import { SingletonContextPool } from "./singleton_context_pool.ts";
 import type { Dialect } from "./dialect.ts";
 import {
   FakeClock,
-  FakeConnection,
+  type FakeConnection,
   FakeDriver,
   recordEvents,
   recordingLogger,
+  tracer,
 } from "./_test_fake_driver.ts";
-
-/** Events and driver calls on one timeline: `"checkin#3"`, `"close#3"`… */
-function tracer(driver: FakeDriver): {
-  timeline: string[];
-  dialect: Dialect<FakeConnection>;
-  watch(pool: Pool<FakeConnection>): void;
-} {
-  const timeline: string[] = [];
-  const inner = driver.dialect;
-  const call =
-    (name: "rollback" | "commit" | "close" | "terminate") =>
-    (c: FakeConnection): void | Promise<void> => {
-      timeline.push(`driver.${name}#${c.id}`);
-      return inner[name]!(c);
-    };
-  return {
-    timeline,
-    dialect: {
-      name: "fake",
-      rollback: call("rollback"),
-      commit: call("commit"),
-      close: call("close"),
-      terminate: call("terminate"),
-    },
-    watch(pool) {
-      for (const name of POOL_EVENT_NAMES) {
-        pool.on(name, (conn: unknown) => {
-          timeline.push(
-            `${name}#${
-              conn instanceof FakeConnection ? conn.id : String(conn)
-            }`,
-          );
-        });
-      }
-    },
-  };
-}
 
 /** The queue pool's counters as one tuple: (checkedIn, checkedOut, overflow). */
 function counters<C>(pool: QueuePool<C>): [number, number, number] {
@@ -66,7 +29,7 @@ function counters<C>(pool: QueuePool<C>): [number, number, number] {
 
 Deno.test("QueuePool.dispose() closes every idle connection, leaves checked-out ones usable and logs its status (#83)", async () => {
   const driver = new FakeDriver();
-  const trace = tracer(driver);
+  const trace = tracer(driver, { probes: false });
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
     dialect: trace.dialect,
@@ -110,7 +73,7 @@ Deno.test("QueuePool.dispose() closes every idle connection, leaves checked-out 
 
 Deno.test("QueuePool.dispose(): a connection checked out during dispose() is reset, checked in and closed when returned, not re-pooled (#83)", async () => {
   const driver = new FakeDriver();
-  const trace = tracer(driver);
+  const trace = tracer(driver, { probes: false });
   await using pool = new QueuePool(driver.creator, {
     dialect: trace.dialect,
     poolSize: 2,
@@ -539,7 +502,7 @@ Deno.test("QueuePool: dispose() then recreate() of a pool that never connected c
 
 Deno.test("abandoning a pool for a recreate()d one closes none of its connections and fires no close event (#86)", async () => {
   const driver = new FakeDriver();
-  const trace = tracer(driver);
+  const trace = tracer(driver, { probes: false });
   // `await using` only cleans up at the end; the pool is abandoned before that.
   await using old = new QueuePool(driver.creator, { dialect: trace.dialect });
   const idle = await old.connect();
@@ -565,4 +528,18 @@ Deno.test("abandoning a pool for a recreate()d one closes none of its connection
   assert.deepEqual(counters(old), [1, 1, -3]);
   assert.equal(held.dbapiConnection!.query("SELECT 1"), "SELECT 1");
   await held.close();
+});
+
+Deno.test("QueuePool.recreate() carries a listener's signal: aborting it removes the copy too (#84)", async () => {
+  const controller = new AbortController();
+  let calls = 0;
+  await using pool = new QueuePool(() => ({}));
+  pool.on("checkout", () => void calls++, { signal: controller.signal });
+  await using copy = pool.recreate();
+  await (await copy.connect()).close();
+  assert.equal(calls, 1);
+  controller.abort();
+  await (await copy.connect()).close();
+  await (await pool.connect()).close();
+  assert.equal(calls, 1);
 });

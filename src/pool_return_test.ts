@@ -1,60 +1,16 @@
 import assert from "node:assert/strict";
 import { type Pool, POOL_EVENT_NAMES, QueuePool } from "../mod.ts";
-import type { Dialect } from "./dialect.ts";
 import type { PoolResetState } from "./events.ts";
 import { poolInternals } from "./_pool_classes.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 import {
-  FakeConnection,
+  type FakeConnection,
   FakeDriver,
   recordEvents,
   recordingLogger,
+  tracer,
 } from "./_test_fake_driver.ts";
-
-/**
- * One timeline for events and driver calls: `"reset#1"`, `"rollback#1"`,
- * `"checkin#null"`, `"closeDetached#2"`… Only names and connection ids are
- * kept, never the arguments (so proxies stay collectable).
- */
-function tracer(driver: FakeDriver): {
-  timeline: string[];
-  dialect: Dialect<FakeConnection>;
-  watch(pool: Pool<FakeConnection>): void;
-} {
-  const timeline: string[] = [];
-  const inner = driver.dialect;
-  const call =
-    (name: "rollback" | "commit" | "close" | "terminate") =>
-    (c: FakeConnection): void | Promise<void> => {
-      timeline.push(`${name}#${c.id}`);
-      return inner[name]!(c);
-    };
-  const dialect: Dialect<FakeConnection> = {
-    name: "fake",
-    rollback: call("rollback"),
-    commit: call("commit"),
-    close: call("close"),
-    terminate: call("terminate"),
-    ping: (c) => inner.ping!(c),
-    isDisconnect: (e, c) => inner.isDisconnect!(e, c),
-    inTransaction: (c) => inner.inTransaction!(c),
-  };
-  return {
-    timeline,
-    dialect,
-    watch(pool) {
-      for (const name of POOL_EVENT_NAMES) {
-        pool.on(name, (conn: unknown) => {
-          timeline.push(
-            `${name}#${
-              conn instanceof FakeConnection ? conn.id : String(conn)
-            }`,
-          );
-        });
-      }
-    },
-  };
-}
+import { tick } from "./_test_helpers.ts";
 
 const NORMAL_STATE = {
   transactionWasReset: false,
@@ -62,16 +18,11 @@ const NORMAL_STATE = {
   asyncioSafe: true,
 };
 
-/** Resolves after one macrotask, so every pending microtask has run. */
-function macrotask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
 // ------------------------------------------------------------------ K. Checkin / reset
 
 Deno.test("proxy.close() fires reset, then rolls back, then fires checkin (#68)", async () => {
   const driver = new FakeDriver();
-  const trace = tracer(driver);
+  const trace = tracer(driver, { driverPrefix: "" });
   await using pool = new QueuePool(driver.creator, { dialect: trace.dialect });
   const proxy = await pool.connect();
   trace.watch(pool);
@@ -220,7 +171,7 @@ Deno.test("a reset listener declared with two parameters (conn, entry) works unc
 
 Deno.test("a rollback that throws on return is logged, the entry invalidated and still checked in (#74)", async () => {
   const driver = new FakeDriver();
-  const trace = tracer(driver);
+  const trace = tracer(driver, { driverPrefix: "" });
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
     dialect: trace.dialect,
@@ -596,7 +547,7 @@ Deno.test("detach() a second time does nothing", async () => {
 
 Deno.test("closing a detached proxy: reset (terminateOnly) -> rollback -> closeDetached -> driver close, no close or checkin event (#79)", async () => {
   const driver = new FakeDriver();
-  const trace = tracer(driver);
+  const trace = tracer(driver, { driverPrefix: "" });
   await using pool = new QueuePool(driver.creator, { dialect: trace.dialect });
   const proxy = await pool.connect();
   const conn = proxy.dbapiConnection!;
@@ -626,7 +577,7 @@ Deno.test("closing a detached proxy: reset (terminateOnly) -> rollback -> closeD
 
 Deno.test("closing a detached proxy whose rollback throws: logged, closeDetached fires, the connection is terminated", async () => {
   const driver = new FakeDriver();
-  const trace = tracer(driver);
+  const trace = tracer(driver, { driverPrefix: "" });
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
     dialect: trace.dialect,
@@ -856,7 +807,7 @@ Deno.test("a driver close() that throws when an old connection is returned after
 
 Deno.test("hard-invalidating a detached proxy fires closeDetached and terminates its connection (F9)", async () => {
   const driver = new FakeDriver();
-  const trace = tracer(driver);
+  const trace = tracer(driver, { driverPrefix: "" });
   await using pool = new QueuePool(driver.creator, { dialect: trace.dialect });
   const proxy = await pool.connect();
   await proxy.detach();
@@ -947,7 +898,7 @@ async function collectUntil(
   done.then(() => settled = true);
   for (let i = 0; i < rounds && !settled; i++) {
     gc!();
-    await macrotask();
+    await tick();
   }
   return settled;
 }
@@ -989,7 +940,7 @@ Deno.test({
     assert.deepEqual(events, ["firstConnect", "connect", "checkout"]);
     assert.equal(pool.checkedOut(), 1);
     assert.ok(await collectUntil(warned), "the proxy was never collected");
-    await macrotask(); // the release continues after the warning
+    await tick(); // the release continues after the warning
     assert.deepEqual(lines.map((l) => [l.level, l.line]), [[
       "warn",
       gcWarning(1),
@@ -1059,7 +1010,7 @@ Deno.test({
     assert.ok(await collectUntil(warned), "the proxy was never collected");
     for (let i = 0; i < 5; i++) {
       gc!();
-      await macrotask();
+      await tick();
     }
     assert.deepEqual(lines.map((l) => [l.level, l.line]), [[
       "warn",

@@ -30,11 +30,13 @@ import {
   QueuePool,
 } from "../mod.ts";
 import {
+  closes,
   FakeClock,
   FakeConnection,
   FakeDriver,
   recordingLogger,
 } from "./_test_fake_driver.ts";
+import { prng } from "./_test_helpers.ts";
 
 const SEEDS = 30;
 const STEPS = 400;
@@ -45,27 +47,9 @@ type Entry = ConnectionPoolEntry<FakeConnection>;
 /** Key under which the creator wrapper stores an entry's id in `recordInfo`. */
 const ENTRY_ID = Symbol("model entry id");
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Resolves once every pending microtask (the pool's promise chains) has run. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** How many times the driver closed or terminated `c`. */
-function closes(c: FakeConnection): number {
-  return c.calls.filter((call) => call === "close" || call === "terminate")
-    .length;
 }
 
 interface Params {
@@ -79,7 +63,7 @@ interface Params {
 }
 
 function paramsFor(seed: number): Params {
-  const rng = mulberry32(seed * 7919 + 17);
+  const rng = prng(seed * 7919 + 17);
   const pick = <T>(values: readonly T[]): T =>
     values[Math.floor(rng() * values.length)]!;
   // Mostly bounded pools (where waiting, hand-off and overflow happen); a
@@ -213,7 +197,7 @@ class ModelRun {
   constructor(seed: number) {
     this.seed = seed;
     this.p = paramsFor(seed);
-    this.rng = mulberry32(seed);
+    this.rng = prng(seed);
     this.gateP = this.p.gateP;
   }
 

@@ -7,6 +7,7 @@ import {
   QueuePool,
 } from "../mod.ts";
 import {
+  entryTracking,
   FakeClock,
   type FakeConnection,
   fakeCreator,
@@ -14,6 +15,7 @@ import {
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
+import { prng, QUEUE_POOLS, sleep, tick, watch } from "./_test_helpers.ts";
 import { poolInternals } from "./_pool_classes.ts";
 import {
   type ProxiedConnection,
@@ -22,62 +24,6 @@ import {
 
 type Proxy = PoolProxiedConnection<FakeConnection>;
 type Entry = ConnectionPoolEntry<FakeConnection>;
-
-/** Both exported names of the queue pool: checklist B runs under each (#19). */
-const QUEUE_POOLS = [
-  ["QueuePool", QueuePool],
-  ["AsyncAdaptedQueuePool", AsyncAdaptedQueuePool],
-] as const;
-
-/** Lets queued microtasks and due timers run (only where nothing else can be awaited). */
-function tick(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/** Real time passing, to show that something does NOT happen meanwhile. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Watches a promise without consuming its rejection. */
-function watch<T>(promise: Promise<T>): {
-  readonly settled: boolean;
-  promise: Promise<T>;
-} {
-  const state = { settled: false, promise };
-  promise.then(
-    () => state.settled = true,
-    () => state.settled = true,
-  );
-  return state;
-}
-
-/** A creator around a driver that also remembers the entries it was given. */
-function entryRecordingCreator(driver: FakeDriver): {
-  creator: (entry: Entry) => FakeConnection | Promise<FakeConnection>;
-  entries: Entry[];
-} {
-  const entries: Entry[] = [];
-  return {
-    entries,
-    creator: (entry) => {
-      entries.push(entry);
-      return driver.creator(entry);
-    },
-  };
-}
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `promise`, or a failure if it is still pending after `ms` real ms: turns
@@ -269,7 +215,7 @@ Deno.test("QueuePool resetOnReturn rejects any other value with TypeError (#3)",
 
 Deno.test("QueuePool passes the creator the entry later given to the connect event (#4)", async () => {
   const driver = new FakeDriver();
-  const { creator, entries } = entryRecordingCreator(driver);
+  const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator);
   const connectEntries: Entry[] = [];
   pool.on("connect", (_conn, entry) => {
@@ -671,7 +617,7 @@ Deno.test("QueuePool proxy isDetached turns true after detach() (#23)", async ()
 
 Deno.test("QueuePool driverConnection is dbapiConnection on entries and proxies, also detached (#24)", async () => {
   const driver = new FakeDriver();
-  const { creator, entries } = entryRecordingCreator(driver);
+  const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator);
   const conn = await pool.connect();
   const entry = entries[0]!;
@@ -703,7 +649,7 @@ Deno.test("QueuePool connection held with await using is returned when the scope
 
 Deno.test("QueuePool entry.inUse is true only while checked out (#26)", async () => {
   const driver = new FakeDriver();
-  const { creator, entries } = entryRecordingCreator(driver);
+  const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator);
   const conn = await pool.connect();
   const entry = entries[0]!;
@@ -722,7 +668,7 @@ Deno.test("QueuePool entry.inUse is true only while checked out (#26)", async ()
 
 Deno.test("QueuePool proxy.info is the entry's info map, empty for a new connection (#27)", async () => {
   const driver = new FakeDriver();
-  const { creator, entries } = entryRecordingCreator(driver);
+  const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator);
   await using conn = await pool.connect();
   assert.equal(conn.info, entries[0]!.info);
@@ -743,7 +689,7 @@ Deno.test("QueuePool info keys survive until the next checkout of the same conne
 
 Deno.test("QueuePool info is empty after invalidate() and a new checkout on the same entry (#29)", async () => {
   const driver = new FakeDriver();
-  const { creator, entries } = entryRecordingCreator(driver);
+  const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator, { poolSize: 1, maxOverflow: 0 });
   const first = await pool.connect();
   first.info.set("key", "value");
@@ -826,7 +772,7 @@ Deno.test("QueuePool recordInfo keys survive invalidation and reconnect (#31)", 
 
 Deno.test("QueuePool detach() keeps a copy of info, drops recordInfo, leaves the entry's recordInfo (#32)", async () => {
   const driver = new FakeDriver();
-  const { creator, entries } = entryRecordingCreator(driver);
+  const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator, { poolSize: 1, maxOverflow: 0 });
   const conn = await pool.connect();
   conn.info.set("key", "value");

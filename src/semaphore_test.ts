@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
 import { Semaphore } from "../mod.ts";
-
-/** Lets queued microtasks and due timers run (only where nothing else can be awaited). */
-function tick(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
+import { tick } from "./_test_helpers.ts";
 
 /** Records the order in which acquisitions resolve. */
 function acquireAs(

@@ -4,24 +4,12 @@ import {
   SingletonThreadPool,
 } from "./singleton_context_pool.ts";
 import {
-  type FakeConnection,
+  closes,
   FakeDriver,
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
-
-/** How many times the driver closed or terminated `c`. */
-function closes(c: FakeConnection): number {
-  return c.calls.filter((call) => call === "close" || call === "terminate")
-    .length;
-}
-
-/** A promise and the function that resolves it. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => resolve = r);
-  return { promise, resolve };
-}
+import { deferred } from "./_test_helpers.ts";
 
 Deno.test("SingletonContextPool: nested connect() in one context returns the same proxy; checkout once, checkin on the outermost close() (#90)", async () => {
   const driver = new FakeDriver();

@@ -7,15 +7,7 @@ import {
   sqliteCreator,
   SqliteDialect,
 } from "./sqlite.ts";
-
-/** A temporary directory, removed on dispose. */
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "dbpool_sqlite_" });
-  return {
-    path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  };
-}
+import { tempDir } from "./_test_helpers.ts";
 
 /** Wraps a `DatabaseSync` and records every `exec()`. */
 function spy(db: DatabaseSync): SqliteConnection & { statements: string[] } {
@@ -76,7 +68,7 @@ Deno.test("SQLITE_DIALECT is a Dialect<DatabaseSync> named sqlite", () => {
 });
 
 Deno.test("sqliteCreator() opens a file in WAL mode with the settings asked", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_sqlite_");
   const connect = sqliteCreator(`${dir.path}/app.db`, {
     journalMode: "wal",
     busyTimeoutMs: 1_234,
@@ -97,7 +89,7 @@ Deno.test("sqliteCreator() opens a file in WAL mode with the settings asked", as
 });
 
 Deno.test("sqliteCreator() defaults to a 5000 ms busy timeout and keeps the journal mode", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_sqlite_");
   const db = sqliteCreator(`${dir.path}/app.db`)();
   try {
     assert.equal(db.prepare("PRAGMA busy_timeout").get()?.timeout, 5_000);
@@ -111,7 +103,7 @@ Deno.test("sqliteCreator() defaults to a 5000 ms busy timeout and keeps the jour
 });
 
 Deno.test("sqliteCreator() accepts a file: URL and opens read-only", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_sqlite_");
   const url = new URL(`file://${dir.path}/app.db`);
   const writer = sqliteCreator(url)();
   writer.exec("CREATE TABLE t (x INTEGER)");
@@ -162,7 +154,7 @@ Deno.test("sqliteCreator() rejects bad options at once", () => {
 });
 
 Deno.test("sqliteCreator() connections in WAL mode read while another writes", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_sqlite_");
   const connect = sqliteCreator(`${dir.path}/app.db`, { journalMode: "wal" });
   const writer = connect();
   const readers = [connect(), connect(), connect()];

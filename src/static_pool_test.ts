@@ -1,72 +1,14 @@
 import assert from "node:assert/strict";
+import { StaticPool } from "../mod.ts";
 import {
-  type Dialect,
-  type Pool,
-  POOL_EVENT_NAMES,
-  StaticPool,
-} from "../mod.ts";
-import {
+  closes,
   FakeClock,
   FakeConnection,
   FakeDriver,
   recordEvents,
+  tracer,
 } from "./_test_fake_driver.ts";
-
-/**
- * One timeline of events and driver calls (`"reset#1"`, `"checkin#null"`,
- * `"driver.close#1"`…), names and connection ids only.
- */
-function tracer(driver: FakeDriver): {
-  timeline: string[];
-  dialect: Dialect<FakeConnection>;
-  watch(pool: Pool<FakeConnection>): void;
-} {
-  const timeline: string[] = [];
-  const inner = driver.dialect;
-  const call =
-    (name: "rollback" | "commit" | "close" | "terminate") =>
-    (c: FakeConnection): void | Promise<void> => {
-      timeline.push(`driver.${name}#${c.id}`);
-      return inner[name]!(c);
-    };
-  return {
-    timeline,
-    dialect: {
-      name: "fake",
-      rollback: call("rollback"),
-      commit: call("commit"),
-      close: call("close"),
-      terminate: call("terminate"),
-      ping: (c) => inner.ping!(c),
-      isDisconnect: (e, c) => inner.isDisconnect!(e, c),
-      inTransaction: (c) => inner.inTransaction!(c),
-    },
-    watch(pool) {
-      for (const name of POOL_EVENT_NAMES) {
-        pool.on(name, (conn: unknown) => {
-          timeline.push(
-            `${name}#${
-              conn instanceof FakeConnection ? conn.id : String(conn)
-            }`,
-          );
-        });
-      }
-    },
-  };
-}
-
-/** How many times the driver closed or terminated `c`. */
-function closes(c: FakeConnection): number {
-  return c.calls.filter((call) => call === "close" || call === "terminate")
-    .length;
-}
-
-/** A promise and the function that resolves it. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => resolve = r);
-  return { promise, resolve };
-}
+import { deferred } from "./_test_helpers.ts";
 
 Deno.test("StaticPool calls the creator once and gives every checkout the same connection (#88)", async () => {
   const driver = new FakeDriver();

@@ -4,15 +4,7 @@ import type { PoolLogger } from "./logger.ts";
 import { QueuePool } from "./queue_pool.ts";
 import { StaticPool } from "./static_pool.ts";
 import { createPoolFromUrl, redactUrl } from "./url.ts";
-
-/** A temporary directory, removed on dispose. */
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "dbpool_url_" });
-  return {
-    path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  };
-}
+import { errorText, rejection, tempDir } from "./_test_helpers.ts";
 
 /** A logger that keeps every line and every context, as text. */
 function recordingLogger(): PoolLogger & { text(): string } {
@@ -35,20 +27,6 @@ function closedPort(): number {
   const { port } = listener.addr;
   listener.close();
   return port;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("Expected the promise to reject");
-}
-
-/** Everything an error shows: message, stack, properties, causes. */
-function errorText(error: unknown): string {
-  return `${String(error)}\n${Deno.inspect(error, { depth: 6 })}`;
 }
 
 Deno.test("createPoolFromUrl() gives sqlite::memory: a StaticPool sharing one database", async () => {
@@ -79,7 +57,7 @@ Deno.test("createPoolFromUrl() treats sqlite://, sqlite:///:memory: and :memory:
 });
 
 Deno.test("createPoolFromUrl() gives a sqlite:/// file a QueuePool in WAL mode", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_url_");
   const file = `${dir.path}/app.db`;
   await using pool = await createPoolFromUrl(`sqlite://${file}`, {
     poolSize: 2,
@@ -112,7 +90,7 @@ Deno.test("createPoolFromUrl() gives a sqlite:/// file a QueuePool in WAL mode",
 });
 
 Deno.test("createPoolFromUrl() accepts SQLAlchemy's four-slash form, file: URLs and plain paths", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_url_");
   const file = `${dir.path}/my notes.db`;
   const urls: (string | URL)[] = [
     `sqlite:///${file}`, // sqlite:////abs/path (SQLAlchemy's absolute form)
@@ -133,7 +111,7 @@ Deno.test("createPoolFromUrl() accepts SQLAlchemy's four-slash form, file: URLs 
 });
 
 Deno.test("createPoolFromUrl() passes the sqlite options and lets journalMode override WAL", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_url_");
   await using pool = await createPoolFromUrl(`sqlite://${dir.path}/app.db`, {
     sqlite: { journalMode: "truncate", busyTimeoutMs: 1_234 },
     pg: { connectionTimeoutMillis: 1 }, // ignored for a sqlite URL

@@ -3,47 +3,15 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import type { Dialect } from "../src/dialect.ts";
 import { PG_DIALECT, pgCreator } from "../src/pg.ts";
-import { type PgCluster, startPgCluster } from "./_pg_cluster.ts";
+import { startPgCluster } from "./_pg_cluster.ts";
+import { loggedStatements, waitFor } from "./_pg_test_helpers.ts";
+import { rejection } from "../src/_test_helpers.ts";
 
 async function backendPid(client: pg.Client): Promise<number> {
   const { rows } = await client.query<{ pid: number }>(
     "SELECT pg_backend_pid() AS pid",
   );
   return rows[0]!.pid;
-}
-
-/** Statements the server logged for one backend (needs `logStatements`). */
-async function loggedStatements(
-  cluster: PgCluster,
-  pid: number,
-): Promise<string[]> {
-  const marker = `[${pid}] `;
-  return (await cluster.readLog()).split("\n")
-    .filter((line) => line.includes(marker) && line.includes("statement: "))
-    .map((line) => line.slice(line.indexOf("statement: ") + 11));
-}
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) {
-      throw new Error(`Timed out waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("Expected the promise to reject");
 }
 
 Deno.test("PgDialect against a live PostgreSQL", async (t) => {

@@ -3,53 +3,15 @@ import net from "node:net";
 import postgres from "postgres";
 import type { Dialect } from "../src/dialect.ts";
 import { POSTGRES_DIALECT, postgresCreator } from "../src/postgres.ts";
-import { type PgCluster, startPgCluster } from "./_pg_cluster.ts";
+import { startPgCluster } from "./_pg_cluster.ts";
+import { loggedStatements, waitFor } from "./_pg_test_helpers.ts";
+import { rejection } from "../src/_test_helpers.ts";
 
 type Sql = postgres.Sql | postgres.ReservedSql;
 
 async function backendPid(sql: Sql): Promise<number> {
   const [row] = await sql`SELECT pg_backend_pid() AS pid`;
   return Number(row!.pid);
-}
-
-/**
- * Statements the server logged for one backend (needs `logStatements`):
- * simple-protocol lines (`statement: …`) and extended-protocol executions
- * (`execute <name>: …`).
- */
-async function loggedStatements(
-  cluster: PgCluster,
-  pid: number,
-): Promise<string[]> {
-  const marker = `[${pid}] `;
-  const pattern = / LOG: {2}(?:statement|execute [^:]*): (.*)$/;
-  return (await cluster.readLog()).split("\n")
-    .filter((line) => line.includes(marker))
-    .map((line) => pattern.exec(line)?.[1])
-    .filter((statement) => statement !== undefined);
-}
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) {
-      throw new Error(`Timed out waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("Expected the promise to reject");
 }
 
 Deno.test("PostgresDialect against a live PostgreSQL", async (t) => {

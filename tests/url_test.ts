@@ -2,11 +2,7 @@ import assert from "node:assert/strict";
 import { QueuePool } from "../src/queue_pool.ts";
 import { createPoolFromUrl, redactUrl } from "../src/url.ts";
 import { startPgCluster } from "./_pg_cluster.ts";
-
-/** Everything an error shows: message, stack, properties, causes. */
-function errorText(error: unknown): string {
-  return `${String(error)}\n${Deno.inspect(error, { depth: 6 })}`;
-}
+import { errorText } from "../src/_test_helpers.ts";
 
 Deno.test("createPoolFromUrl() against a live PostgreSQL", async (t) => {
   await using cluster = await startPgCluster();
