@@ -121,6 +121,11 @@ export class PoolCore<C> {
   invalidateTime = -Infinity;
   /** Dispose generation: entries made before the last `dispose()` are closed on return. */
   generation = 0;
+  /**
+   * `false` until a connection can be stale (recycling is on, or a pool-wide
+   * or soft invalidation happened): lets checkouts skip the freshness check.
+   */
+  #mayBeStale: boolean;
   #lastReading = -Infinity;
   #connectionIds = 0;
   #firstConnectDone = false;
@@ -142,6 +147,7 @@ export class PoolCore<C> {
     this.dialect = config.dialect;
     this.resetOnReturn = config.resetOnReturn;
     this.recycleMs = config.recycleMs ?? Infinity;
+    this.#mayBeStale = this.recycleMs !== Infinity;
     this.prePing = config.prePing;
     this.clock = config.clock;
     this.log = log;
@@ -399,6 +405,7 @@ export class PoolCore<C> {
     }
     if (soft) {
       entry.softTime = this.now();
+      this.#mayBeStale = true;
     } else {
       try {
         await this.closeConnection(entry, true);
@@ -430,6 +437,7 @@ export class PoolCore<C> {
   invalidatePool(startTime: number | null): void {
     if (startTime === null || this.invalidateTime < startTime) {
       this.invalidateTime = this.now();
+      this.#mayBeStale = true;
     }
   }
 
@@ -465,7 +473,7 @@ export class PoolCore<C> {
     if (
       connection !== null && entry.connecting === null && !this.prePing &&
       this.listeners.compiled.checkout.length === 0 &&
-      this.staleReason(entry) === null
+      (!this.#mayBeStale || this.staleReason(entry) === null)
     ) {
       return this.#deliver(entry, connection);
     }

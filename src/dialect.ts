@@ -62,27 +62,15 @@ export interface Dialect<C> {
   inTransaction?(connection: C): boolean | undefined;
 }
 
-/** The shape the default dialect calls: methods it calls if they exist. */
-interface StubConnection {
-  rollback?(): unknown;
-  commit?(): unknown;
-  close?(): unknown;
-}
-
-function asStub(connection: unknown): StubConnection | null {
-  return connection !== null && typeof connection === "object"
-    ? connection as StubConnection
-    : null;
-}
-
+/** Calls `connection[method]()` if it is a function; awaits it only if it returns a promise. */
 function callIfFunction(
   connection: unknown,
-  method: keyof StubConnection,
+  method: "rollback" | "commit" | "close",
 ): void | Promise<void> {
-  const stub = asStub(connection);
-  const fn = stub?.[method];
+  if (connection === null || typeof connection !== "object") return;
+  const fn = (connection as Record<string, unknown>)[method];
   if (typeof fn !== "function") return;
-  const result = fn.call(stub);
+  const result: unknown = fn.call(connection);
   if (result instanceof Promise) return result.then(() => {});
 }
 
