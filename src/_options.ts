@@ -132,6 +132,8 @@ export interface CommonOptions<C> {
   dialect: Dialect<C>;
   prePing: boolean;
   clock: () => number;
+  /** `true` when no `clock` was given (the real monotonic clock). */
+  clockIsDefault: boolean;
 }
 
 function defaultClock(): number {
@@ -267,5 +269,6 @@ export function checkCommon<C>(
     dialect: dialect as Dialect<C>,
     prePing,
     clock: clock as () => number,
+    clockIsDefault: clock === defaultClock,
   };
 }

@@ -53,6 +53,7 @@ export interface CoreConfig<C> {
   readonly recycleMs: number | null;
   readonly prePing: boolean;
   readonly clock: () => number;
+  readonly clockIsDefault: boolean;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -115,6 +116,8 @@ export class PoolCore<C> {
   readonly recycleMs: number;
   readonly prePing: boolean;
   readonly clock: () => number;
+  /** `true` with the real clock: waits may then stamp deadlines lazily. */
+  readonly clockIsDefault: boolean;
   /** Set right after construction by the pool class. */
   policy!: Policy<C>;
   /** Pool-wide invalidation time: entries that started before it are replaced. */
@@ -150,6 +153,7 @@ export class PoolCore<C> {
     this.#mayBeStale = this.recycleMs !== Infinity;
     this.prePing = config.prePing;
     this.clock = config.clock;
+    this.clockIsDefault = config.clockIsDefault;
     this.log = log;
     this.listeners = listeners;
   }

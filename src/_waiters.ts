@@ -28,7 +28,8 @@ class Waiter<T> {
   group: SignalGroup<T> | null = null;
   resolve: (value: T | PromiseLike<T>) => void = noop;
   reject: (reason: unknown) => void = noop;
-  readonly deadline: number;
+  /** `NaN` until stamped (see {@linkcode WaiterQueue.waitLazily}). */
+  deadline: number;
   constructor(deadline: number) {
     this.deadline = deadline;
   }
@@ -74,6 +75,11 @@ export class WaiterQueue<T> {
   readonly #clock: () => number;
   readonly #timeoutError: () => unknown;
   readonly #onTimer = (): void => this.#expire();
+  /** The first waiter whose deadline is not stamped yet; the rest of the queue after it is unstamped too. */
+  #unstamped: Waiter<T> | null = null;
+  #stampQueued = false;
+  #stampTimeoutMs = 0;
+  readonly #onStamp = (): void => this.#stamp();
 
   /**
    * @param clock The clock deadlines are measured on (milliseconds).
@@ -117,6 +123,43 @@ export class WaiterQueue<T> {
     if (signal !== undefined) this.#joinGroup(waiter, signal);
     if (deadline < this.#timerDue) this.#arm(deadline);
     return promise;
+  }
+
+  /**
+   * Queues a waiter whose deadline is `timeoutMs` after a clock reading
+   * taken in a microtask after it joined: one reading stamps every waiter
+   * that joined in the meantime, instead of one reading per waiter. The
+   * reading is never earlier than the waiter's arrival, so it never waits
+   * less than `timeoutMs`; it may wait longer by the time the current
+   * microtasks take to run. Every waiter of a queue must use the same
+   * `timeoutMs`, and this or {@linkcode wait}, not both.
+   *
+   * @param signal Aborting it rejects the waiter with `signal.reason`.
+   * @param timeoutMs Milliseconds the waiter may wait (finite).
+   */
+  waitLazily(signal: AbortSignal | undefined, timeoutMs: number): Promise<T> {
+    this.#stampTimeoutMs = timeoutMs;
+    const promise = this.wait(signal, NaN);
+    this.#unstamped ??= this.#tail;
+    if (!this.#stampQueued) {
+      this.#stampQueued = true;
+      queueMicrotask(this.#onStamp);
+    }
+    return promise;
+  }
+
+  #stamp(): void {
+    this.#stampQueued = false;
+    if (this.#unstamped === null) return;
+    const deadline = this.#clock() + this.#stampTimeoutMs;
+    for (let w: Waiter<T> | null = this.#unstamped; w !== null; w = w.next) {
+      w.deadline = deadline;
+    }
+    this.#unstamped = null;
+    const head = this.#head;
+    if (head !== null && head.deadline < this.#timerDue) {
+      this.#arm(head.deadline);
+    }
   }
 
   /**
@@ -169,6 +212,7 @@ export class WaiterQueue<T> {
 
   #unlink(waiter: Waiter<T>): void {
     const { prev, next } = waiter;
+    if (waiter === this.#unstamped) this.#unstamped = next;
     if (prev === null) this.#head = next;
     else prev.next = next;
     if (next === null) this.#tail = prev;
@@ -269,6 +313,10 @@ export class WaiterQueue<T> {
     }
     // Timers may fire early against the clock, and long delays are clamped:
     // re-arm for the head waiter, whose deadline may still be ahead.
-    if (this.#head !== null) this.#arm(this.#head.deadline);
+    // An unstamped head (NaN) is armed by the pending stamp instead.
+    const head = this.#head;
+    if (head !== null && head.deadline === head.deadline) {
+      this.#arm(head.deadline);
+    }
   }
 }

@@ -265,3 +265,58 @@ Deno.test("WaiterQueue.rejectAll() rejects every waiter and removes their listen
   }
   // The deadline timer was cleared too (the sanitizers would catch it).
 });
+
+Deno.test("WaiterQueue.waitLazily() stamps a whole batch with one clock reading taken after the waiters joined", async () => {
+  let now = 0;
+  let reads = 0;
+  const queue = new WaiterQueue<number>(() => (reads++, now), () => "timeout");
+  const waits = Array.from(
+    { length: 100 },
+    () => queue.waitLazily(undefined, 50),
+  );
+  const settled = Promise.allSettled(waits);
+  assert.equal(reads, 0, "no reading while the waiters join");
+  now = 7; // time passes before the stamp: it must not be earlier than the arrivals
+  await Promise.resolve();
+  assert.ok(
+    reads >= 1 && reads <= 2,
+    `one stamp (and one for the timer), got ${reads} readings`,
+  );
+  queue.rejectAll("done");
+  const outcomes = await settled;
+  assert.ok(
+    outcomes.every((o) => o.status === "rejected" && o.reason === "done"),
+  );
+});
+
+Deno.test("WaiterQueue.waitLazily() keeps stamping correct when unstamped waiters are granted or aborted first", async () => {
+  let now = 0;
+  const queue = new WaiterQueue<string>(() => now, () => "timeout");
+  const aborted = new AbortController();
+  const first = queue.waitLazily(aborted.signal, 5);
+  const second = queue.waitLazily(undefined, 5);
+  const third = queue.waitLazily(undefined, 5);
+  aborted.abort("gone"); // the unstamped head leaves
+  assert.equal(queue.grant("value"), true); // so does the next one
+  await assert.rejects(first, (reason) => reason === "gone");
+  assert.equal(await second, "value");
+  await Promise.resolve(); // the stamp: the third waiter's deadline is 0 + 5
+  now = 5;
+  await assert.rejects(third, (reason) => reason === "timeout");
+  assert.equal(queue.length, 0);
+});
+
+Deno.test("WaiterQueue.waitLazily() never rejects before timeoutMs of real time", async () => {
+  const queue = new WaiterQueue<void>(() => performance.now(), () => "timeout");
+  const started = performance.now();
+  const waits = Array.from(
+    { length: 50 },
+    () => queue.waitLazily(undefined, 15),
+  );
+  const outcomes = await Promise.allSettled(waits);
+  const waited = performance.now() - started;
+  assert.ok(
+    outcomes.every((o) => o.status === "rejected" && o.reason === "timeout"),
+  );
+  assert.ok(waited >= 15, `waited ${waited} ms, less than 15`);
+});

@@ -242,6 +242,7 @@ export abstract class Pool<C> implements AsyncDisposable {
         recycleMs: common.recycleMs,
         prePing: common.prePing,
         clock: common.clock,
+        clockIsDefault: common.clockIsDefault,
       },
       log,
       this.#listeners,

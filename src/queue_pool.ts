@@ -5,7 +5,7 @@
  * @module
  */
 
-import { PoolTimeoutError } from "./errors.ts";
+import { PoolTimeoutError, type PoolTimeoutErrorOptions } from "./errors.ts";
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { Deque } from "./_deque.ts";
 import { checkBoolean, checkNullableNumber, checkNumber } from "./_options.ts";
@@ -74,9 +74,10 @@ class QueuePolicy<C> implements Policy<C> {
   readonly #unbounded: boolean;
   readonly #idle = new Deque<PoolEntry<C>>();
   readonly #waiters: WaiterQueue<ProxiedConnection<C>>;
-  #lastTimeoutMessage: string | null = null;
-  #lastTimeoutOverflow = 0;
-  #lastTimeoutCheckedOut = 0;
+  #lastTimeout: {
+    message: string;
+    options: Readonly<PoolTimeoutErrorOptions>;
+  } | null = null;
   /** Live entries minus `poolSize` (SQLAlchemy's `_overflow`). */
   overflowCount: number;
 
@@ -127,10 +128,13 @@ class QueuePolicy<C> implements Policy<C> {
 
   wait(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
     const timeoutMs = this.timeoutMs;
-    return this.#waiters.wait(
-      signal,
-      timeoutMs === null ? Infinity : this.#core.clock() + timeoutMs,
-    );
+    if (timeoutMs === null) return this.#waiters.wait(signal, Infinity);
+    // With the real clock, one reading stamps a whole batch of waiters
+    // (never earlier than their arrival); an injected clock is read exactly.
+    if (this.#core.clockIsDefault) {
+      return this.#waiters.waitLazily(signal, timeoutMs);
+    }
+    return this.#waiters.wait(signal, this.#core.clock() + timeoutMs);
   }
 
   put(entry: PoolEntry<C>): void | Promise<void> {
@@ -205,27 +209,24 @@ class QueuePolicy<C> implements Policy<C> {
   }
 
   #timeoutError(): PoolTimeoutError {
-    const timeoutMs = this.timeoutMs ?? Infinity;
     const overflow = this.overflow();
     const checkedOut = this.checkedOut();
-    // A storm of waiters timing out together shares one message string.
-    let message = this.#lastTimeoutMessage;
+    // Waiters timing out together share one message and one options object
+    // (the numbers are the same for all of them); each still gets its own error.
+    let cached = this.#lastTimeout;
     if (
-      message === null || overflow !== this.#lastTimeoutOverflow ||
-      checkedOut !== this.#lastTimeoutCheckedOut
+      cached === null || cached.options.overflow !== overflow ||
+      cached.options.checkedOut !== checkedOut
     ) {
-      message =
-        `QueuePool limit of size ${this.poolSize} overflow ${overflow} reached, connection timed out, timeout ${timeoutMs} ms`;
-      this.#lastTimeoutMessage = message;
-      this.#lastTimeoutOverflow = overflow;
-      this.#lastTimeoutCheckedOut = checkedOut;
+      const timeoutMs = this.timeoutMs ?? Infinity;
+      cached = {
+        message:
+          `QueuePool limit of size ${this.poolSize} overflow ${overflow} reached, connection timed out, timeout ${timeoutMs} ms`,
+        options: { size: this.poolSize, overflow, checkedOut, timeoutMs },
+      };
+      this.#lastTimeout = cached;
     }
-    return new PoolTimeoutError(message, {
-      size: this.poolSize,
-      overflow,
-      checkedOut,
-      timeoutMs,
-    });
+    return new PoolTimeoutError(cached.message, cached.options);
   }
 }
 
