@@ -80,6 +80,11 @@ type NotesPool =
 
 /** Opens the pool for `url`: `poolSize` connections, no overflow. */
 async function openPool(url: string, poolSize: number): Promise<NotesPool> {
+  if (/^(sqlite::memory:|sqlite:\/\/(\/:memory:)?|:memory:)$/.test(url)) {
+    throw new TypeError(
+      `Cannot run the demo: "${url}" is one shared in-memory database (a StaticPool, nothing to wait for); use a database file or PostgreSQL`,
+    );
+  }
   const pool = await createPoolFromUrl(url, {
     poolSize,
     maxOverflow: 0, // more clients than connections: the rest wait in line
