@@ -115,6 +115,30 @@ function checkAddOptions(options: unknown, action: string): AddOptions {
   return options as AddOptions;
 }
 
+/** Validates one registration: event name, listener and options. */
+function checkRegistration(
+  event: unknown,
+  fn: unknown,
+  options: unknown,
+  action: string,
+): {
+  record: ListenerRecord;
+  signal: AbortSignal | undefined;
+  insert: boolean;
+} {
+  checkEventName(event, action);
+  checkListener(fn, action);
+  const { signal, once = false, insert = false } = checkAddOptions(
+    options,
+    action,
+  );
+  return {
+    record: new ListenerRecord(event, fn as PoolListenerFn, once),
+    signal,
+    insert,
+  };
+}
+
 function makeDisposable(remove: () => void): Disposable {
   return { [Symbol.dispose]: remove };
 }
@@ -152,17 +176,14 @@ export function addClassListener(
   options: unknown,
 ): Disposable {
   const action = "add class-level listener";
-  checkEventName(event, action);
-  checkListener(fn, action);
-  const { signal, once = false, insert = false } = checkAddOptions(
+  const { record, signal, insert } = checkRegistration(
+    event,
+    fn,
     options,
     action,
   );
   if (signal?.aborted) return NOOP_DISPOSABLE;
-  const entry: ClassRecord = {
-    target,
-    record: new ListenerRecord(event, fn as PoolListenerFn, once),
-  };
+  const entry: ClassRecord = { target, record };
   if (insert) classRecords.unshift(entry);
   else classRecords.push(entry);
   version++;
@@ -217,14 +238,13 @@ export class InstanceListeners {
   /** Registers an instance listener. */
   add(event: unknown, fn: unknown, options?: unknown): Disposable {
     const action = "add listener";
-    checkEventName(event, action);
-    checkListener(fn, action);
-    const { signal, once = false, insert = false } = checkAddOptions(
+    const { record, signal, insert } = checkRegistration(
+      event,
+      fn,
       options,
       action,
     );
     if (signal?.aborted) return NOOP_DISPOSABLE;
-    const record = new ListenerRecord(event, fn as PoolListenerFn, once);
     this.#insert(record, insert);
     const remove = (): void => this.#remove(record);
     bindSignal(record, signal, remove);

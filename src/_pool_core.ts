@@ -842,6 +842,18 @@ export class PoolCore<C> {
         error,
       });
     }
+    await this.#closeDetachedConnection(connection, entry.label, resetFailed);
+  }
+
+  /**
+   * `closeDetached`, then close (or terminate) the driver connection; a
+   * listener's error is rethrown once the connection is closed.
+   */
+  async #closeDetachedConnection(
+    connection: C,
+    label: string,
+    terminate: boolean,
+  ): Promise<void> {
     let listenerError: unknown = NONE;
     try {
       const fired = this.fire("closeDetached", connection);
@@ -849,7 +861,7 @@ export class PoolCore<C> {
     } catch (error) {
       listenerError = error;
     }
-    await this.closeDriver(connection, entry.label, resetFailed);
+    await this.closeDriver(connection, label, terminate);
     if (listenerError !== NONE) throw listenerError;
   }
 
@@ -859,15 +871,7 @@ export class PoolCore<C> {
       connection,
       error,
     });
-    let listenerError: unknown = NONE;
-    try {
-      const fired = this.fire("closeDetached", connection);
-      if (fired) await fired;
-    } catch (failure) {
-      listenerError = failure;
-    }
-    await this.closeDriver(connection, "<detached>", true);
-    if (listenerError !== NONE) throw listenerError;
+    await this.#closeDetachedConnection(connection, "<detached>", true);
   }
 
   /** `proxy.invalidate()` on a checked-out proxy: invalidate, then check in at once (§7.1). */
