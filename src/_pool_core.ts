@@ -32,9 +32,10 @@ export interface Policy<C> {
   /**
    * Called right after {@linkcode Policy.acquire} returned `null`: a promise
    * of a finished checkout (the policy calls {@linkcode PoolCore.checkout}
-   * when it hands an entry over).
+   * when it hands an entry over). Only policies whose `acquire()` can return
+   * `null` have it.
    */
-  wait(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>>;
+  wait?(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>>;
   /** Takes back an entry that is no longer in use (after `checkin`, detach, failure). */
   put(entry: PoolEntry<C>): void | Promise<void>;
   /** Forgets a new entry whose first connect failed, freeing its capacity. */
@@ -458,7 +459,7 @@ export class PoolCore<C> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (got === null) return this.policy.wait(signal);
+    if (got === null) return this.policy.wait!(signal);
     const checkedOut = this.checkout(got, signal);
     return isPromise(checkedOut) ? checkedOut : Promise.resolve(checkedOut);
   }
@@ -700,11 +701,8 @@ export class PoolCore<C> {
     this.#untrack(proxy);
     if (connection === null) return RESOLVED;
     if (detached) return this.#closeDetached(entry, connection);
-    if (entry.users <= 0) {
-      // A double return: warn before any reset touches the connection (§13.1 #16).
-      this.log.warn(`Double checkin attempted on ${entry}`);
-      return RESOLVED;
-    }
+    // A double return is refused before any reset touches the connection (§13.1 #16).
+    if (this.#isDoubleCheckin(entry)) return RESOLVED;
     const compiled = this.listeners.compiled;
     if (
       compiled.reset.length === 0 && compiled.checkin.length === 0 &&
@@ -718,7 +716,7 @@ export class PoolCore<C> {
         return this.#releaseSlow(entry, connection, NORMAL_RESET, error);
       }
       if (reset === undefined) {
-        if (!this.#releaseUse(entry)) return RESOLVED;
+        entry.users--; // checked above, with nothing awaited since
         return this.policy.put(entry) ?? RESOLVED;
       }
       return reset.then(
@@ -737,11 +735,15 @@ export class PoolCore<C> {
 
   /** Ends one use of the entry; `false` (and a warning) on a double return. */
   #releaseUse(entry: PoolEntry<C>): boolean {
-    if (entry.users <= 0) {
-      this.log.warn(`Double checkin attempted on ${entry}`);
-      return false;
-    }
+    if (this.#isDoubleCheckin(entry)) return false;
     entry.users--;
+    return true;
+  }
+
+  /** `true` (and a warning) when the entry is not checked out. */
+  #isDoubleCheckin(entry: PoolEntry<C>): boolean {
+    if (entry.users > 0) return false;
+    this.log.warn(`Double checkin attempted on ${entry}`);
     return true;
   }
 

@@ -201,7 +201,7 @@ export class WaiterQueue<T> {
     return this.#length;
   }
 
-  /** Rejects every waiter with `reason` (used when a pool closes for good). */
+  /** Rejects every waiter with `reason` (no pool does this today: `dispose()` keeps its waiters). */
   rejectAll(reason: unknown): void {
     while (this.#head !== null) {
       const waiter = this.#head;

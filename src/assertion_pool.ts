@@ -67,10 +67,6 @@ class AssertionPolicy<C> implements Policy<C> {
     return this.#entry;
   }
 
-  wait(): never {
-    throw new Error("unreachable: acquire() never asks to wait");
-  }
-
   put(entry: PoolEntry<C>): void | Promise<void> {
     if (!this.#checkedOut) {
       throw new AssertionPoolError("connection is not checked out");

@@ -23,10 +23,6 @@ class NullPolicy<C> implements Policy<C> {
     return this.#core.newEntry();
   }
 
-  wait(): never {
-    throw new Error("unreachable: acquire() never asks to wait");
-  }
-
   put(entry: PoolEntry<C>): Promise<void> {
     return this.#core.closeConnection(entry, false);
   }

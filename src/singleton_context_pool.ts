@@ -122,10 +122,6 @@ class SingletonPolicy<C> implements Policy<C> {
     );
   }
 
-  wait(): never {
-    throw new Error("unreachable: acquire() never asks to wait");
-  }
-
   put(entry: PoolEntry<C>): void | Promise<void> {
     if (entry.generation !== this.#core.generation) {
       this.#all.delete(entry);
