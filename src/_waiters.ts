@@ -19,6 +19,12 @@
 /** Longest delay `setTimeout` takes as is; longer ones are re-armed. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
+/**
+ * Most waiters one expiry step rejects before it lets their handlers run
+ * (see {@linkcode WaiterQueue}'s `#expireBatch`).
+ */
+const EXPIRE_BATCH = 512;
+
 /** One waiter: a node of the main list and of its signal's list. */
 class Waiter<T> {
   prev: Waiter<T> | null = null;
@@ -75,6 +81,9 @@ export class WaiterQueue<T> {
   readonly #clock: () => number;
   readonly #timeoutError: () => unknown;
   readonly #onTimer = (): void => this.#expire();
+  /** The clock reading the current expiry compares deadlines with. */
+  #expireNow = 0;
+  readonly #onExpireBatch = (): void => this.#expireBatch();
   /** The first waiter whose deadline is not stamped yet; the rest of the queue after it is unstamped too. */
   #unstamped: Waiter<T> | null = null;
   #stampQueued = false;
@@ -288,15 +297,33 @@ export class WaiterQueue<T> {
   #expire(): void {
     this.#timer = undefined;
     this.#timerDue = Infinity;
-    const now = this.#clock();
-    // The errors are made in a timer callback, where a stack shows only the
-    // queue's own frames: skip capturing it, which is most of an error's cost
-    // and matters when thousands of waiters time out together.
+    this.#expireNow = this.#clock();
+    this.#expireBatch();
+  }
+
+  /**
+   * Rejects up to {@linkcode EXPIRE_BATCH} due waiters, then continues in a
+   * microtask queued behind their rejection handlers, so those run (and
+   * drop their errors) before the next batch is made. In one synchronous
+   * loop every error of a large storm would be alive at once, and the
+   * young-generation collections copying them made the storm superlinear.
+   * Everything still happens before the event loop runs anything else (no
+   * timer can fire while the batches run, so at most one expiry runs).
+   */
+  #expireBatch(): void {
+    const now = this.#expireNow;
+    // The errors are made in a timer callback or a microtask, where a stack
+    // shows only the queue's own frames: skip capturing it.
     const errorClass = Error as { stackTraceLimit?: number };
     const stackTraceLimit = errorClass.stackTraceLimit;
     errorClass.stackTraceLimit = 0;
+    let budget = EXPIRE_BATCH;
     try {
       while (this.#head !== null && this.#head.deadline <= now) {
+        if (budget-- === 0) {
+          queueMicrotask(this.#onExpireBatch);
+          return;
+        }
         const waiter = this.#head;
         this.#unlink(waiter);
         let reason: unknown;

@@ -320,3 +320,92 @@ Deno.test("WaiterQueue.waitLazily() never rejects before timeoutMs of real time"
   );
   assert.ok(waited >= 15, `waited ${waited} ms, less than 15`);
 });
+
+Deno.test("WaiterQueue expires a storm in FIFO order, running rejection handlers between batches", async () => {
+  const clock = new FakeClock();
+  clock.now = 10;
+  const queue = new WaiterQueue<string>(clock.fn, makeTimeout);
+  const n = 5_000;
+  const order: number[] = [];
+  let mostOutstanding = 0;
+  const waiters = Array.from(
+    { length: n },
+    (_, i) =>
+      queue.wait(undefined, 10).then(
+        () => assert.fail(`waiter ${i} was granted`),
+        (error) => {
+          assert(error instanceof Timeout);
+          order.push(i);
+          // Rejected so far (unlinked) minus handled so far: errors made
+          // whose handlers have not run yet, all alive at once.
+          const outstanding = n - queue.length - order.length;
+          mostOutstanding = Math.max(mostOutstanding, outstanding);
+        },
+      ),
+  );
+  await Promise.all(waiters);
+  assert.deepEqual(order, Array.from({ length: n }, (_, i) => i));
+  assert.equal(queue.length, 0);
+  assert(
+    mostOutstanding < n / 4,
+    `${mostOutstanding} of ${n} timeout errors were alive before any handler ran`,
+  );
+});
+
+Deno.test("WaiterQueue hands a value released during an expiring storm to the oldest waiter left", async () => {
+  const clock = new FakeClock();
+  clock.now = 10;
+  const queue = new WaiterQueue<string>(clock.fn, makeTimeout);
+  const n = 5_000;
+  const outcomes: string[] = new Array(n);
+  let released = false;
+  const waiters = Array.from(
+    { length: n },
+    (_, i) =>
+      queue.wait(undefined, 10).then(
+        (value) => {
+          outcomes[i] = value;
+        },
+        () => {
+          outcomes[i] = "timeout";
+          if (!released) {
+            released = true;
+            // A caller's handler returns a connection mid-storm.
+            assert.equal(queue.grant("released"), true);
+          }
+        },
+      ),
+  );
+  await Promise.all(waiters);
+  const served = outcomes.indexOf("released");
+  assert(served > 0, "the released value was lost");
+  assert.equal(outcomes.lastIndexOf("released"), served, "granted twice");
+  assert.equal(
+    outcomes.filter((outcome) => outcome === "timeout").length,
+    n - 1,
+  );
+  assert.equal(queue.length, 0);
+});
+
+Deno.test("WaiterQueue does not expire a waiter that joined during a storm with a later deadline", async () => {
+  const clock = new FakeClock();
+  clock.now = 10;
+  const queue = new WaiterQueue<string>(clock.fn, makeTimeout);
+  const n = 5_000;
+  let late: ReturnType<typeof watch<string>> | undefined;
+  const storm = Array.from(
+    { length: n },
+    () =>
+      queue.wait(undefined, 10).catch((error) => {
+        assert(error instanceof Timeout);
+        late ??= watch(queue.wait(undefined, 1_000));
+      }),
+  );
+  await Promise.all(storm);
+  assert(late !== undefined);
+  assert.equal(queue.length, 1);
+  await sleep(5);
+  assert.equal(late.settled, false);
+  assert.equal(queue.grant("served"), true);
+  assert.equal(await late.promise, "served");
+});
