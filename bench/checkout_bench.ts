@@ -14,8 +14,10 @@
  * (`poolSize: 1`, `maxOverflow: 0`, `timeoutMs: 1`) and times how long it
  * takes until all N have been rejected; the 40k row should cost at most
  * 4.5× the 10k row (linear, not O(n²)). The same storm on the bare pool is
- * the reference for what V8 itself costs: 40k live waiters outgrow the young
- * generation, so even the bare pool's ratio is about 4-6×.
+ * the reference for what V8 itself costs when every error of a storm is made
+ * in one loop: 40k live errors outgrow the young generation, and the bare
+ * pool's ratio is about 5×. The queue pool rejects in batches (see
+ * `src/_waiters.ts`) and measures about 4×.
  *
  * Run: `deno bench --allow-env --allow-read --allow-net --allow-sys bench/checkout_bench.ts`
  * Add `--v8-flags=--expose-gc` for steadier storm rows (a full GC runs
