@@ -16,7 +16,7 @@ import {
   type PostgresReservedSql,
 } from "../src/postgres.ts";
 import { type PgCluster, startPgCluster } from "./_pg_cluster.ts";
-import { waitFor } from "./_pg_test_helpers.ts";
+import { loggedStatements, waitFor } from "./_pg_test_helpers.ts";
 import { rejection } from "../src/_test_helpers.ts";
 
 type Row = Record<string, unknown>;
@@ -134,23 +134,6 @@ class Admin {
     );
     return row?.state as string | undefined;
   }
-}
-
-/**
- * Statements the server logged for one backend (the cluster logs every
- * statement): simple-protocol lines (`statement: …`, node-postgres) and
- * extended-protocol executions (`execute <name>: …`, postgres.js).
- */
-async function loggedStatements(
-  cluster: PgCluster,
-  pid: number,
-): Promise<string[]> {
-  const marker = `[${pid}] `;
-  const pattern = / LOG: {2}(?:statement|execute [^:]*): (.*)$/;
-  return (await cluster.readLog()).split("\n")
-    .filter((line) => line.includes(marker))
-    .map((line) => pattern.exec(line)?.[1])
-    .filter((statement) => statement !== undefined);
 }
 
 function countOf(statements: readonly string[], statement: string): number {
