@@ -241,30 +241,6 @@ Deno.test("AssertionPool: an aborted connect() leaves the pool free", async () =
   assert.equal(driver.counts.create, 1);
 });
 
-Deno.test("AssertionPool.dispose() then recreate() with a creator that now throws connects nothing (#85)", async () => {
-  const driver = new FakeDriver();
-  const failure = new Error("database gone");
-  let failing = false;
-  let calls = 0;
-  const creator = (entry: Parameters<typeof driver.creator>[0]) => {
-    calls++;
-    if (failing) throw failure;
-    return driver.creator(entry);
-  };
-  await using pool = new AssertionPool(creator, { dialect: driver.dialect });
-  await (await pool.connect()).close();
-  failing = true;
-  await pool.dispose();
-  assert.equal(driver.openCount, 0);
-  await using recreated = pool.recreate();
-  assert.ok(recreated instanceof AssertionPool);
-  assert.equal(calls, 1);
-  await assert.rejects(recreated.connect(), (error) => error === failure);
-  failing = false;
-  await (await recreated.connect()).close();
-  assert.equal(calls, 3);
-});
-
 Deno.test("AssertionPool implements connect, dispose, recreate and status (#91)", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {

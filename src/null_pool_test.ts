@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { AssertionPool, NullPool, QueuePool, StaticPool } from "../mod.ts";
-import { SingletonContextPool } from "./singleton_context_pool.ts";
+import { NullPool } from "../mod.ts";
 import {
   closes,
   FakeConnection,
@@ -114,33 +113,6 @@ Deno.test("NullPool.dispose() does nothing: a checked-out connection stays usabl
   await (await pool.connect()).close();
   assert.equal(driver.counts.create, 2);
   assert.equal(closes(driver.connections[1]!), 1);
-});
-
-Deno.test("NullPool.dispose() then recreate() with a creator that now throws connects nothing (#85)", async () => {
-  const driver = new FakeDriver();
-  const failure = new Error("database gone");
-  let failing = false;
-  let calls = 0;
-  const creator = (entry: Parameters<typeof driver.creator>[0]) => {
-    calls++;
-    if (failing) throw failure;
-    return driver.creator(entry);
-  };
-  await using pool = new NullPool(creator, { dialect: driver.dialect });
-  await (await pool.connect()).close();
-  assert.equal(calls, 1);
-  failing = true;
-  await pool.dispose();
-  await using recreated = pool.recreate();
-  assert.ok(recreated instanceof NullPool);
-  assert.notEqual(recreated, pool);
-  assert.equal(recreated.status(), "NullPool");
-  assert.equal(calls, 1);
-  await assert.rejects(recreated.connect(), (error) => error === failure);
-  assert.equal(calls, 2);
-  failing = false;
-  await (await recreated.connect()).close();
-  assert.equal(calls, 3);
 });
 
 Deno.test("NullPool implements connect, dispose, recreate and status (#91)", async () => {
@@ -295,38 +267,4 @@ Deno.test("NullPool accepts only the common options (poolSize is an unknown key)
       ),
     TypeError,
   );
-});
-
-Deno.test("dispose() then recreate() with a creator that now throws succeeds for all five pool classes (#85)", async () => {
-  const classes = [
-    QueuePool,
-    NullPool,
-    StaticPool,
-    AssertionPool,
-    SingletonContextPool,
-  ] as const;
-  for (const PoolClass of classes) {
-    const driver = new FakeDriver();
-    const failure = new Error(`down (${PoolClass.name})`);
-    let failing = false;
-    let calls = 0;
-    const creator = (entry: Parameters<typeof driver.creator>[0]) => {
-      calls++;
-      if (failing) throw failure;
-      return driver.creator(entry);
-    };
-    await using pool = new PoolClass(creator, { dialect: driver.dialect });
-    await (await pool.connect()).close();
-    failing = true;
-    await pool.dispose();
-    await using recreated = pool.recreate();
-    assert.equal(recreated.constructor, PoolClass, PoolClass.name);
-    assert.equal(calls, 1, PoolClass.name);
-    await assert.rejects(
-      recreated.connect(),
-      (error) => error === failure,
-      PoolClass.name,
-    );
-    assert.equal(driver.openCount, 0, PoolClass.name);
-  }
 });

@@ -13,7 +13,7 @@ import { SingletonContextPool } from "./singleton_context_pool.ts";
 import type { Dialect } from "./dialect.ts";
 import {
   FakeClock,
-  type FakeConnection,
+  FakeConnection,
   FakeDriver,
   recordEvents,
   recordingLogger,
@@ -429,30 +429,6 @@ Deno.test("QueuePool.recreate() creates no connection and does not touch the old
 
 // ------------------------------------------------------------------ #85 dispose() then recreate()
 
-/** A creator that starts throwing once `broken` is set. */
-function breakableCreator(): {
-  creator: Creator<FakeConnection>;
-  driver: FakeDriver;
-  calls: () => number;
-  breakIt(): void;
-} {
-  const driver = new FakeDriver();
-  let broken = false;
-  let calls = 0;
-  return {
-    driver,
-    calls: () => calls,
-    breakIt: () => {
-      broken = true;
-    },
-    creator: (entry) => {
-      calls++;
-      if (broken) throw new Error("database is gone");
-      return driver.creator(entry);
-    },
-  };
-}
-
 type PoolClass = new (
   creator: Creator<FakeConnection>,
   options?: { dialect?: Dialect<FakeConnection> },
@@ -468,21 +444,31 @@ const POOL_CLASSES: [string, PoolClass][] = [
 
 for (const [name, cls] of POOL_CLASSES) {
   Deno.test(`${name}: dispose() then recreate() succeeds with a creator that now throws (#85)`, async () => {
-    const { creator, driver, calls, breakIt } = breakableCreator();
-    await using old = new cls(creator, { dialect: driver.dialect });
-    const proxy = await old.connect();
-    await proxy.close();
-    assert.equal(calls(), 1);
-    breakIt();
+    const driver = new FakeDriver();
+    await using old = new cls(driver.creator, { dialect: driver.dialect });
+    await (await old.connect()).close();
+    assert.equal(driver.counts.create, 1);
+    // The creator's next call throws: the database is gone.
+    const failure = new Error("database is gone");
+    driver.failNext.push(failure);
     await old.dispose();
+    assert.equal(driver.openCount, 0);
     await using pool = old.recreate();
     assert.ok(pool instanceof cls);
     assert.equal(pool.constructor, cls);
     assert.notEqual(pool, old);
-    assert.equal(calls(), 1, "recreate() attempted a connection");
-    // The same creator: it fails now, on first use.
-    await assert.rejects(pool.connect(), /database is gone/);
-    assert.equal(calls(), 2);
+    assert.equal(
+      driver.counts.create,
+      1,
+      "dispose() or recreate() attempted a connection",
+    );
+    // The same creator: it fails on first use, and works again after.
+    await assert.rejects(pool.connect(), (error) => error === failure);
+    assert.equal(driver.counts.create, 2);
+    const proxy = await pool.connect();
+    assert.ok(proxy.dbapiConnection instanceof FakeConnection);
+    await proxy.close();
+    assert.equal(driver.counts.create, 3);
   });
 }
 

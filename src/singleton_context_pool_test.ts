@@ -340,34 +340,6 @@ Deno.test("SingletonContextPool rejects poolSize 0", () => {
   );
 });
 
-Deno.test("SingletonContextPool.dispose() then recreate() with a creator that now throws connects nothing (#85)", async () => {
-  const driver = new FakeDriver();
-  const failure = new Error("database gone");
-  let failing = false;
-  let calls = 0;
-  const creator = (entry: Parameters<typeof driver.creator>[0]) => {
-    calls++;
-    if (failing) throw failure;
-    return driver.creator(entry);
-  };
-  await using pool = new SingletonContextPool(creator, {
-    dialect: driver.dialect,
-  });
-  await pool.run(async () => {
-    await (await pool.connect()).close();
-  });
-  failing = true;
-  await pool.dispose();
-  assert.equal(driver.openCount, 0);
-  await using recreated = pool.recreate();
-  assert.ok(recreated instanceof SingletonContextPool);
-  assert.equal(calls, 1);
-  await recreated.run(async () => {
-    await assert.rejects(recreated.connect(), (error) => error === failure);
-  });
-  assert.equal(calls, 2);
-});
-
 Deno.test("SingletonContextPool implements connect, dispose, recreate and status (#91)", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {

@@ -3,7 +3,6 @@ import { StaticPool } from "../mod.ts";
 import {
   closes,
   FakeClock,
-  FakeConnection,
   FakeDriver,
   recordEvents,
   tracer,
@@ -360,32 +359,6 @@ Deno.test("StaticPool detach() takes the shared connection out; the next checkou
   await a.close();
   assert.equal(closes(old), 1);
   assert.equal(driver.connections[1]!.open, true);
-});
-
-Deno.test("StaticPool.dispose() then recreate() with a creator that now throws connects nothing (#85)", async () => {
-  const driver = new FakeDriver();
-  const failure = new Error("database gone");
-  let failing = false;
-  let calls = 0;
-  const creator = (entry: Parameters<typeof driver.creator>[0]) => {
-    calls++;
-    if (failing) throw failure;
-    return driver.creator(entry);
-  };
-  await using pool = new StaticPool(creator, { dialect: driver.dialect });
-  await (await pool.connect()).close();
-  failing = true;
-  await pool.dispose();
-  assert.equal(driver.openCount, 0);
-  await using recreated = pool.recreate();
-  assert.ok(recreated instanceof StaticPool);
-  assert.equal(calls, 1);
-  await assert.rejects(recreated.connect(), (error) => error === failure);
-  failing = false;
-  const proxy = await recreated.connect();
-  assert.ok(proxy.dbapiConnection instanceof FakeConnection);
-  await proxy.close();
-  assert.equal(calls, 3);
 });
 
 Deno.test("StaticPool implements connect, dispose, recreate and status (#91)", async () => {
