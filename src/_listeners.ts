@@ -115,28 +115,33 @@ function checkAddOptions(options: unknown, action: string): AddOptions {
   return options as AddOptions;
 }
 
-/** Validates one registration: event name, listener and options. */
-function checkRegistration(
+/**
+ * Validates one registration (event name, listener, options), lets `store`
+ * keep its record, and ties the record's removal to the `signal` option and
+ * to the returned disposable. With an already aborted signal nothing is
+ * stored.
+ *
+ * @param store Keeps the record (at the front when `insert`); returns the
+ *   function that removes it.
+ */
+function register(
   event: unknown,
   fn: unknown,
   options: unknown,
   action: string,
-): {
-  record: ListenerRecord;
-  signal: AbortSignal | undefined;
-  insert: boolean;
-} {
+  store: (record: ListenerRecord, insert: boolean) => () => void,
+): Disposable {
   checkEventName(event, action);
   checkListener(fn, action);
   const { signal, once = false, insert = false } = checkAddOptions(
     options,
     action,
   );
-  return {
-    record: new ListenerRecord(event, fn as PoolListenerFn, once),
-    signal,
-    insert,
-  };
+  if (signal?.aborted) return NOOP_DISPOSABLE;
+  const record = new ListenerRecord(event, fn as PoolListenerFn, once);
+  const remove = store(record, insert);
+  bindSignal(record, signal, remove);
+  return makeDisposable(remove);
 }
 
 function makeDisposable(remove: () => void): Disposable {
@@ -175,21 +180,19 @@ export function addClassListener(
   fn: unknown,
   options: unknown,
 ): Disposable {
-  const action = "add class-level listener";
-  const { record, signal, insert } = checkRegistration(
+  return register(
     event,
     fn,
     options,
-    action,
+    "add class-level listener",
+    (record, insert) => {
+      const entry: ClassRecord = { target, record };
+      if (insert) classRecords.unshift(entry);
+      else classRecords.push(entry);
+      version++;
+      return () => removeClassRecord(entry);
+    },
   );
-  if (signal?.aborted) return NOOP_DISPOSABLE;
-  const entry: ClassRecord = { target, record };
-  if (insert) classRecords.unshift(entry);
-  else classRecords.push(entry);
-  version++;
-  const remove = (): void => removeClassRecord(entry);
-  bindSignal(entry.record, signal, remove);
-  return makeDisposable(remove);
 }
 
 function removeClassRecord(entry: ClassRecord): void {
@@ -237,18 +240,10 @@ export class InstanceListeners {
 
   /** Registers an instance listener. */
   add(event: unknown, fn: unknown, options?: unknown): Disposable {
-    const action = "add listener";
-    const { record, signal, insert } = checkRegistration(
-      event,
-      fn,
-      options,
-      action,
-    );
-    if (signal?.aborted) return NOOP_DISPOSABLE;
-    this.#insert(record, insert);
-    const remove = (): void => this.#remove(record);
-    bindSignal(record, signal, remove);
-    return makeDisposable(remove);
+    return register(event, fn, options, "add listener", (record, insert) => {
+      this.#insert(record, insert);
+      return () => this.#remove(record);
+    });
   }
 
   /** Copies the records of another pool, for `recreate()`. */
