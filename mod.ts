@@ -37,6 +37,8 @@ export type {
 export { DEFAULT_DIALECT, type Dialect } from "./src/dialect.ts";
 export {
   AssertionPoolError,
+  ConnectTimeoutError,
+  type ConnectTimeoutErrorOptions,
   DisconnectionError,
   InvalidatePoolError,
   InvalidRequestError,

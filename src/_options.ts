@@ -26,6 +26,8 @@ export const COMMON_KEYS: readonly string[] = [
   "dialect",
   "prePing",
   "clock",
+  "connectTimeoutMs",
+  "validationTimeoutMs",
 ];
 
 /** Renders a received value for an error message. */
@@ -134,6 +136,8 @@ export interface CommonOptions<C> {
   clock: () => number;
   /** `true` when no `clock` was given (the real monotonic clock). */
   clockIsDefault: boolean;
+  connectTimeoutMs: number | null;
+  validationTimeoutMs: number | null;
 }
 
 function defaultClock(): number {
@@ -270,5 +274,17 @@ export function checkCommon<C>(
     prePing,
     clock: clock as () => number,
     clockIsDefault: clock === defaultClock,
+    connectTimeoutMs: checkNullableNumber(
+      record,
+      "connectTimeoutMs",
+      30_000,
+      0,
+    ),
+    validationTimeoutMs: checkNullableNumber(
+      record,
+      "validationTimeoutMs",
+      5_000,
+      0,
+    ),
   };
 }

@@ -55,6 +55,8 @@ export interface CoreConfig<C> {
   readonly prePing: boolean;
   readonly clock: () => number;
   readonly clockIsDefault: boolean;
+  readonly connectTimeoutMs: number | null;
+  readonly validationTimeoutMs: number | null;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();

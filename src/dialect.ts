@@ -60,6 +60,24 @@ export interface Dialect<C> {
    * unknown and rolls back.
    */
   inTransaction?(connection: C): boolean | undefined;
+  /**
+   * Whether the driver has a query outstanding on the connection (sent, and
+   * its result not yet read to the end), without a round trip. A connection
+   * returned busy is never pooled as idle: the pool terminates and
+   * invalidates it at once, because the transaction status the driver last
+   * saw is stale while a query runs, and the next holder would otherwise
+   * inherit the running query or an open transaction. Absent means never
+   * busy (synchronous drivers).
+   */
+  isBusy?(connection: C): boolean;
+  /**
+   * Whether the driver has already seen the session end (the server closed
+   * it, the socket failed, or it was ended), without a round trip. The pool
+   * asks at every checkout and replaces a closed connection transparently,
+   * without invalidating the rest of the pool, so a dead connection is not
+   * handed out even when `prePing` is off. Absent means never known closed.
+   */
+  isClosed?(connection: C): boolean;
 }
 
 /** Calls `connection[method]()` if it is a function; awaits it only if it returns a promise. */

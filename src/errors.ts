@@ -174,3 +174,48 @@ export class AssertionPoolError extends Error {
     this.name = "AssertionPoolError";
   }
 }
+
+/** Options of {@linkcode ConnectTimeoutError}. */
+export interface ConnectTimeoutErrorOptions extends ErrorOptions {
+  /** The `connectTimeoutMs` that ran out, in milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * Creating a driver connection took longer than the pool's
+ * `connectTimeoutMs`. The checkout that waited for it fails with this error
+ * and the pool slot is freed at once; a connection that arrives later is
+ * closed and never handed out. The message names the pool class and the
+ * milliseconds, never a credential.
+ *
+ * @example Catching a connect timeout
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConnectTimeoutError, QueuePool } from "@dbpool/pool";
+ *
+ * await using pool = new QueuePool(() => new Promise<object>(() => {}), {
+ *   connectTimeoutMs: 10,
+ * });
+ * await assert.rejects(pool.connect(), (error) => {
+ *   assert(error instanceof ConnectTimeoutError);
+ *   assert.equal(error.timeoutMs, 10);
+ *   return true;
+ * });
+ * ```
+ */
+export class ConnectTimeoutError extends Error {
+  /** The `connectTimeoutMs` that ran out, in milliseconds. */
+  readonly timeoutMs: number;
+
+  /**
+   * Makes the error.
+   *
+   * @param message The message.
+   * @param options The milliseconds that ran out, and an optional `cause`.
+   */
+  constructor(message: string, options: ConnectTimeoutErrorOptions) {
+    super(message, options);
+    this.name = "ConnectTimeoutError";
+    this.timeoutMs = options.timeoutMs;
+  }
+}

@@ -140,6 +140,27 @@ export interface PoolOptions<C> {
    * @default {() => performance.now()}
    */
   clock?: () => number;
+  /**
+   * Most milliseconds one call of the creator may take. A creator that has
+   * not settled by then makes the waiting checkout fail with
+   * `ConnectTimeoutError`; the pool slot is freed at once, and a connection
+   * that arrives later is closed through the dialect and never handed out.
+   * `null` waits forever (a creator that never settles then holds its slot
+   * for good). The PostgreSQL creators also pass it to the driver as its
+   * own connect timeout.
+   *
+   * @default {30_000}
+   */
+  connectTimeoutMs?: number | null;
+  /**
+   * Most milliseconds a pre-ping, or the reset on return (rollback or
+   * commit through the dialect), may take. Past it the pool terminates and
+   * invalidates that connection: a checkout goes on with a new connection,
+   * a return completes and frees the slot. `null` waits forever.
+   *
+   * @default {5_000}
+   */
+  validationTimeoutMs?: number | null;
 }
 
 /**
@@ -243,6 +264,8 @@ export abstract class Pool<C> implements AsyncDisposable {
         prePing: common.prePing,
         clock: common.clock,
         clockIsDefault: common.clockIsDefault,
+        connectTimeoutMs: common.connectTimeoutMs,
+        validationTimeoutMs: common.validationTimeoutMs,
       },
       log,
       this.#listeners,
