@@ -11,6 +11,10 @@
  *   57P02, 57P03 (and the other session-ending codes), `FATAL` errors,
  *   `ECONNRESET`, `EPIPE`, and node-postgres's "Connection terminated"
  *   errors.
+ * - `isBusy` says whether a query is outstanding (sent and not answered, or
+ *   queued), and `isClosed` whether the driver has seen the session end,
+ *   both from node-postgres's own state: the pool asks them on every return
+ *   and checkout.
  * - `close` ends the client gracefully (at most 5 s), `terminate` destroys
  *   its socket at once.
  *
@@ -100,9 +104,12 @@ type TransactionStatus = "I" | "T" | "E";
 
 /** What the adapter remembers about one client. */
 interface ClientState {
-  /** The last `error` event, if any: the client is then unusable. */
+  /**
+   * The first `error` event or session-ending server error, if any: the
+   * client is then unusable.
+   */
   error: unknown;
-  /** Whether an `error` event was seen. */
+  /** Whether an `error` event or a session-ending server error was seen. */
   failed: boolean;
   /** The last ReadyForQuery status seen by our own listener. */
   status: TransactionStatus | null;
@@ -116,6 +123,17 @@ interface ClientInternals {
   _ending?: unknown;
   _ended?: unknown;
   _queryable?: unknown;
+  /** The query sent and not yet answered (pg 8 releases with the getter). */
+  _activeQuery?: unknown;
+  /** Queries waiting to be sent (pg 8 releases with the getter). */
+  _queryQueue?: unknown;
+  /** Pipeline mode: queries sent behind the active one. */
+  _sentQueryQueue?: unknown;
+  /** Older pg 8 releases: a plain property (later a deprecated getter). */
+  activeQuery?: unknown;
+  /** Older pg 8 releases: a plain property (later a deprecated getter). */
+  queryQueue?: unknown;
+  connection?: unknown;
   getTransactionStatus?: unknown;
 }
 
@@ -128,8 +146,9 @@ function asStatus(value: unknown): TransactionStatus | null {
 /**
  * Installs the adapter's listeners on `client` once: an `error` listener
  * (remembers the error; keeps an idle client's failure from crashing the
- * process) and a `readyForQuery` listener on the protocol connection (the
- * transaction status, for pg versions without `getTransactionStatus()`).
+ * process), and on the protocol connection a `readyForQuery` listener (the
+ * transaction status, for pg versions without `getTransactionStatus()`)
+ * and an `errorMessage` listener (a session-ending server error).
  */
 function track(client: PgClient): ClientState {
   let state = STATES.get(client);
@@ -160,16 +179,70 @@ function track(client: PgClient): ClientState {
         }
       },
     );
+    // A FATAL error ends the session even when node-postgres hands it to
+    // the running query instead of emitting `error` (a backend terminated
+    // mid-query): remember it before that query's promise settles.
+    (connection as pgTypes.Connection).on(
+      "errorMessage",
+      (message: unknown) => {
+        if (!created.failed && isPostgresDisconnectError(message)) {
+          created.failed = true;
+          created.error = message;
+        }
+      },
+    );
   }
   return state;
 }
 
-/** Whether the client is known to be unusable, without a round trip. */
+/**
+ * Whether the client is known to be unusable, without a round trip: an
+ * `error` event was seen, node-postgres marked it not queryable, it was
+ * ended (or is ending), or its socket is destroyed.
+ */
 function isDead(client: PgClient): boolean {
   if (STATES.get(client)?.failed === true) return true;
   const internals = client as unknown as ClientInternals;
-  return internals._queryable === false || internals._ended === true ||
-    internals._ending === true;
+  if (
+    internals._queryable === false || internals._ended === true ||
+    internals._ending === true
+  ) {
+    return true;
+  }
+  const connection = internals.connection;
+  if (connection === null || typeof connection !== "object") return false;
+  const stream: unknown = Reflect.get(connection, "stream");
+  return stream !== null && typeof stream === "object" &&
+    Reflect.get(stream, "destroyed") === true;
+}
+
+/** Reads an own property only: never a prototype getter that warns. */
+function own(internals: ClientInternals, key: keyof ClientInternals): unknown {
+  return Object.hasOwn(internals, key) ? internals[key] : undefined;
+}
+
+/** The length of an array, `0` for anything else. */
+function lengthOf(queue: unknown): number {
+  return Array.isArray(queue) ? queue.length : 0;
+}
+
+/**
+ * Whether node-postgres has a query sent and not yet answered, or queued
+ * to be sent. Recent pg 8 releases keep these in `_activeQuery`,
+ * `_queryQueue` and `_sentQueryQueue` (with `activeQuery` and `queryQueue`
+ * as deprecated getters that print a warning, so they are never read);
+ * older ones in the plain properties `activeQuery` and `queryQueue`.
+ */
+function hasQueryOutstanding(client: PgClient): boolean {
+  const internals = client as unknown as ClientInternals;
+  const active = Object.hasOwn(internals, "_activeQuery")
+    ? internals._activeQuery
+    : own(internals, "activeQuery");
+  if (active !== null && active !== undefined) return true;
+  const queue = Object.hasOwn(internals, "_queryQueue")
+    ? internals._queryQueue
+    : own(internals, "queryQueue");
+  return lengthOf(queue) > 0 || lengthOf(own(internals, "_sentQueryQueue")) > 0;
 }
 
 function transactionStatus(client: PgClient): TransactionStatus | null {
@@ -323,6 +396,72 @@ export class PgDialect implements Dialect<PgClient> {
   isDisconnect(error: unknown, client: PgClient | null): boolean {
     if (client !== null && isDead(client)) return true;
     return isPostgresDisconnectError(error);
+  }
+
+  /**
+   * Whether the client has a query outstanding: sent and not yet answered
+   * (node-postgres's active query, including a `BEGIN` or a long
+   * `pg_sleep()` whose promise nobody awaited), or queued behind one.
+   * Reads node-postgres's own bookkeeping: no round trip, no allocation.
+   *
+   * A query is answered once its rows and completion, or its error, have
+   * been read: a failed query no longer counts as busy even if the
+   * server's ReadyForQuery that follows its error is still in flight.
+   * A closed client is never busy (node-postgres failed its queries).
+   *
+   * The pool asks on every return: a busy connection is terminated and
+   * invalidated rather than pooled, since its next holder would inherit
+   * the running query or the transaction it opens.
+   *
+   * @param client The client.
+   * @returns `true` while a query is outstanding.
+   *
+   * @example A query left running
+   * ```ts ignore
+   * import assert from "node:assert/strict";
+   * import { PG_DIALECT, pgCreator } from "@dbpool/pool/pg";
+   *
+   * const client = await pgCreator(Deno.env.get("DATABASE_URL"))();
+   * const sleeping = client.query("SELECT pg_sleep(0.3)");
+   * assert.equal(PG_DIALECT.isBusy(client), true);
+   * await sleeping;
+   * assert.equal(PG_DIALECT.isBusy(client), false);
+   * await PG_DIALECT.close(client);
+   * ```
+   */
+  isBusy(client: PgClient): boolean {
+    return !isDead(client) && hasQueryOutstanding(client);
+  }
+
+  /**
+   * Whether node-postgres has seen the session end: the client emitted
+   * `error` (the server terminated the backend, the socket failed), it was
+   * ended with `end()` (or is ending), node-postgres marked it not
+   * queryable, or its socket is destroyed. Reads state the driver already
+   * has: no round trip, no allocation.
+   *
+   * The pool asks at every checkout and replaces a closed client without a
+   * `prePing` round trip. A connection the network lost silently (no FIN,
+   * no RST yet) is not known closed; `prePing` finds it.
+   *
+   * @param client The client.
+   * @returns `true` once the session is known to be over.
+   *
+   * @example After the server ended the session
+   * ```ts ignore
+   * import assert from "node:assert/strict";
+   * import { PG_DIALECT, pgCreator } from "@dbpool/pool/pg";
+   *
+   * const client = await pgCreator(Deno.env.get("DATABASE_URL"))();
+   * assert.equal(PG_DIALECT.isClosed(client), false);
+   * const ended = new Promise((resolve) => client.once("end", resolve));
+   * await client.query("SELECT pg_terminate_backend(pg_backend_pid())").catch(() => {});
+   * await ended;
+   * assert.equal(PG_DIALECT.isClosed(client), true);
+   * ```
+   */
+  isClosed(client: PgClient): boolean {
+    return isDead(client);
   }
 
   /**

@@ -142,6 +142,69 @@ Deno.test("PgDialect against a live PostgreSQL", async (t) => {
     });
 
     await t.step(
+      "isBusy() is true while a query is outstanding, false once it is answered",
+      async () => {
+        const client = await connect();
+        try {
+          assert.equal(PG_DIALECT.isBusy(client), false);
+          const sleeping = client.query("SELECT pg_sleep(0.3)");
+          assert.equal(PG_DIALECT.isBusy(client), true);
+          await sleeping;
+          assert.equal(PG_DIALECT.isBusy(client), false);
+
+          // A BEGIN sent without awaiting it is outstanding too.
+          const begun = client.query("BEGIN");
+          assert.equal(PG_DIALECT.isBusy(client), true);
+          await begun;
+          assert.equal(PG_DIALECT.isBusy(client), false);
+          assert.equal(PG_DIALECT.inTransaction(client), true);
+
+          // Queued behind a running query: busy until the last one answers.
+          const first = client.query("SELECT pg_sleep(0.05)");
+          const second = client.query("SELECT 2 AS two");
+          assert.equal(PG_DIALECT.isBusy(client), true);
+          await first;
+          assert.equal(PG_DIALECT.isBusy(client), true);
+          await second;
+          assert.equal(PG_DIALECT.isBusy(client), false);
+
+          // A failed query is answered by its error.
+          await rejection(client.query("SELECT * FROM no_such_table"));
+          assert.equal(PG_DIALECT.isBusy(client), false);
+          await PG_DIALECT.rollback(client);
+          assert.equal(PG_DIALECT.isBusy(client), false);
+        } finally {
+          await PG_DIALECT.close(client);
+        }
+        assert.equal(PG_DIALECT.isBusy(client), false); // closed
+      },
+    );
+
+    await t.step(
+      "isClosed() is true once the driver has seen its backend terminated",
+      async () => {
+        const client = await connect();
+        const healthy = await connect();
+        try {
+          assert.equal(PG_DIALECT.isClosed(client), false);
+          const pid = await backendPid(client);
+          const ended = new Promise((resolve) => client.once("end", resolve));
+          await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+          await ended; // node-postgres has seen the FATAL error and the EOF
+          assert.equal(PG_DIALECT.isClosed(client), true);
+          assert.equal(PG_DIALECT.isBusy(client), false);
+          assert.equal(PG_DIALECT.isClosed(healthy), false);
+          assert.equal(await PG_DIALECT.ping(healthy), true);
+          assert.equal(PG_DIALECT.isClosed(healthy), false);
+        } finally {
+          await PG_DIALECT.terminate(client);
+          await PG_DIALECT.close(healthy);
+        }
+        assert.equal(PG_DIALECT.isClosed(healthy), true); // ended by close()
+      },
+    );
+
+    await t.step(
       "a backend killed while idle: the error is caught, ping is false",
       async () => {
         const client = await connect();
@@ -189,6 +252,8 @@ Deno.test("PgDialect against a live PostgreSQL", async (t) => {
             String(error),
           );
           assert.equal(PG_DIALECT.isDisconnect(error, client), true);
+          assert.equal(PG_DIALECT.isClosed(client), true);
+          assert.equal(PG_DIALECT.isBusy(client), false); // its query failed
           assert.equal(await PG_DIALECT.ping(client), false);
           const rollbackError = await rejection(PG_DIALECT.rollback(client));
           assert.equal(PG_DIALECT.isDisconnect(rollbackError, client), true);
