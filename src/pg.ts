@@ -496,6 +496,142 @@ export class PgDialect implements Dialect<PgClient> {
 export const PG_DIALECT: PgDialect = new PgDialect();
 
 /**
+ * Options of {@linkcode pgCreator}, besides the driver's own
+ * {@linkcode PgClientConfig}.
+ *
+ * @example Tying the driver's connect timeout to the pool's
+ * ```ts ignore
+ * import { QueuePool } from "@dbpool/pool";
+ * import { PG_DIALECT, pgCreator, type PgCreatorOptions } from "@dbpool/pool/pg";
+ *
+ * const connectTimeoutMs = 5_000;
+ * const options: PgCreatorOptions = { connectTimeoutMs };
+ * await using pool = new QueuePool(
+ *   pgCreator(Deno.env.get("DATABASE_URL"), options),
+ *   { dialect: PG_DIALECT, connectTimeoutMs },
+ * );
+ * ```
+ */
+export interface PgCreatorOptions {
+  /**
+   * The most milliseconds one `connect()` may take (TCP connection,
+   * startup and authentication) when the driver settings do not say:
+   * passed to node-postgres as `connectionTimeoutMillis`, after which it
+   * destroys the socket and `connect()` rejects. Used only when
+   * `config.connectionTimeoutMillis` is not set and the connection string
+   * has no `connect_timeout`. `null` leaves node-postgres without a limit
+   * (its own default, under which a server that accepts the TCP connection
+   * and never answers, such as a stopped postmaster, keeps `connect()`
+   * pending forever). `0` fails at once (node-postgres reads `0` as no
+   * limit, so 1 ms is passed).
+   *
+   * Pass the pool's `connectTimeoutMs` here to bound the driver as the
+   * pool does; `createPoolFromUrl()` does this by itself.
+   *
+   * @default {30_000}
+   */
+  connectTimeoutMs?: number | null;
+}
+
+/** node-postgres's connect timeout when nothing else sets one. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
+const CREATOR_ACTION = "Cannot create pg creator";
+
+/** The error node-postgres destroys the socket with when connecting times out. */
+const TIMEOUT_MESSAGE = "timeout expired";
+
+/** Checks {@linkcode PgCreatorOptions}; returns the timeout (`null`: none). */
+function checkCreatorOptions(options: unknown): number | null {
+  if (options === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
+  if (
+    options === null || typeof options !== "object" || Array.isArray(options)
+  ) {
+    throw new TypeError(
+      `${CREATOR_ACTION}: options must be an object, received ${
+        options === null
+          ? "null"
+          : Array.isArray(options)
+          ? "an array"
+          : typeof options
+      }`,
+    );
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (key !== "connectTimeoutMs" && value !== undefined) {
+      throw new TypeError(`${CREATOR_ACTION}: unknown option "${key}"`);
+    }
+  }
+  const value: unknown = Reflect.get(options, "connectTimeoutMs");
+  if (value === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
+  if (value === null) return null;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `${CREATOR_ACTION}: "connectTimeoutMs" must be a number or null, received ${
+        typeof value === "string" ? `"${value}"` : typeof value
+      }`,
+    );
+  }
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(
+      `${CREATOR_ACTION}: "connectTimeoutMs" must be a finite number >= 0, received ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The libpq `connect_timeout` parameter of a connection string, in ms:
+ * `undefined` when absent, `0` (no limit) when zero or negative, and at
+ * least 2 s, as libpq reads it. node-postgres parses the parameter but
+ * does not use it.
+ */
+function connectTimeoutOfString(text: string): number | undefined {
+  if (text.startsWith("/") || !text.includes("connect_timeout")) {
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(text, "postgres://base");
+  } catch {
+    return undefined; // node-postgres reports the malformed string itself
+  }
+  const value = url.searchParams.getAll("connect_timeout").at(-1);
+  if (value === undefined) return undefined;
+  if (!/^\s*[+-]?\d+\s*$/.test(value)) {
+    throw new TypeError(
+      `${CREATOR_ACTION}: "connect_timeout" in the connection string must be an integer number of seconds, received "${value}"`,
+    );
+  }
+  const seconds = Number.parseInt(value, 10);
+  return seconds <= 0 ? 0 : Math.max(seconds, 2) * 1_000;
+}
+
+/**
+ * The client configuration with a connect timeout: the user's
+ * `connectionTimeoutMillis` if set, else the connection string's
+ * `connect_timeout`, else `fallbackMs` (`null`: none).
+ */
+function withConnectTimeout(
+  config: string | PgClientConfig | undefined,
+  fallbackMs: number | null,
+): string | PgClientConfig | undefined {
+  if (config === undefined || config === null) {
+    config = {};
+  } else if (typeof config === "string") {
+    config = { connectionString: config };
+  } else if (config.connectionTimeoutMillis !== undefined) {
+    return config;
+  }
+  const fromString = typeof config.connectionString === "string"
+    ? connectTimeoutOfString(config.connectionString)
+    : undefined;
+  const timeoutMs = fromString ??
+    (fallbackMs === null ? 0 : Math.max(1, Math.ceil(fallbackMs)));
+  return { ...config, connectionTimeoutMillis: timeoutMs };
+}
+
+/**
  * Returns a creator that connects a new node-postgres `Client` with
  * `config` each time it is called; pass it to a pool with
  * {@linkcode PG_DIALECT}.
@@ -505,13 +641,28 @@ export const PG_DIALECT: PgDialect = new PgDialect();
  * process) and a ReadyForQuery status tracker. If `connect()` fails, the
  * client is destroyed and the error is thrown.
  *
- * Use `config.connectionTimeoutMillis` to bound the connection time (pg's
- * default is no limit), and pg's own `statement_timeout`,
- * `application_name`, `ssl`… as usual.
+ * Connecting is always bounded unless asked otherwise: node-postgres's own
+ * default is no limit, so the creator passes `connectionTimeoutMillis`
+ * itself. The limit is, in this order: `config.connectionTimeoutMillis`
+ * when set (`0` there means no limit, as in node-postgres); the libpq
+ * `connect_timeout` parameter of the connection string, in seconds, which
+ * node-postgres itself ignores (`0` means no limit; at least 2 s, as in
+ * libpq); `options.connectTimeoutMs`, 30 s by default (`null`: no limit).
+ * On timeout the creator rejects with "Connection terminated due to
+ * connection timeout" (pg-pool's wording; node-postgres's own "timeout
+ * expired" error is its `cause`), a disconnect for
+ * {@linkcode PgDialect.isDisconnect}.
+ *
+ * pg's own `statement_timeout`, `application_name`, `ssl`… work as usual.
  *
  * @param config A connection string or a {@linkcode PgClientConfig}; unset uses pg's
  * defaults and the `PG*` environment variables.
+ * @param options See {@linkcode PgCreatorOptions}.
  * @returns A function that connects one client.
+ * @throws {TypeError} For an unknown option, a `connectTimeoutMs` that is
+ * not a number or `null`, or a `connect_timeout` in the connection string
+ * that is not an integer.
+ * @throws {RangeError} For a negative or infinite `connectTimeoutMs`.
  *
  * @example
  * ```ts ignore
@@ -529,14 +680,22 @@ export const PG_DIALECT: PgDialect = new PgDialect();
  */
 export function pgCreator(
   config?: string | PgClientConfig,
+  options?: PgCreatorOptions,
 ): () => Promise<PgClient> {
+  const settings = withConnectTimeout(config, checkCreatorOptions(options));
   return async function createPgClient(): Promise<PgClient> {
-    const client = new pg.Client(config);
+    const client = new pg.Client(settings);
     track(client);
     try {
       await client.connect();
     } catch (error) {
       await endClient(client, 0).catch(() => {});
+      if (error instanceof Error && error.message === TIMEOUT_MESSAGE) {
+        // pg-pool's wording for the same event, which reads as a disconnect.
+        throw new Error("Connection terminated due to connection timeout", {
+          cause: error,
+        });
+      }
       throw error;
     }
     return client;

@@ -91,7 +91,8 @@ export type { PostgresOptions, PostgresReservedSql } from "./postgres.ts";
  *   maxOverflow: 5,
  *   timeoutMs: 5_000,
  *   prePing: true,
- *   pg: { connectionTimeoutMillis: 5_000, application_name: "notes" },
+ *   connectTimeoutMs: 5_000,
+ *   pg: { application_name: "notes" },
  *   sqlite: { busyTimeoutMs: 1_000 },
  * };
  * console.log(options.poolSize);
@@ -110,9 +111,13 @@ export interface CreatePoolFromUrlOptions<C = unknown>
   sqlite?: SqliteConnectOptions;
   /**
    * node-postgres `Client` settings for `postgres://` URLs without
-   * `?driver=postgres`, e.g. `connectionTimeoutMillis` (pg's default is no
-   * limit), `application_name`, `ssl`. The URL is the connection string;
-   * these settings are applied on top of it.
+   * `?driver=postgres`, e.g. `application_name`, `ssl`. The URL is the
+   * connection string; these settings are applied on top of it.
+   *
+   * Connecting is bounded by `connectionTimeoutMillis` when set here, else
+   * by the URL's `connect_timeout` parameter (seconds, as in libpq), else
+   * by the pool's `connectTimeoutMs` (30 s by default; `null` leaves
+   * node-postgres without a limit).
    *
    * @default {{}}
    */
@@ -495,6 +500,19 @@ function splitOptions(
 }
 
 /**
+ * The pool's `connectTimeoutMs`, for the driver: passed on when valid; a
+ * wrong value is left for the pool to reject, with its own message.
+ */
+function driverConnectTimeout(
+  value: unknown,
+): { connectTimeoutMs?: number | null } {
+  return value === null ||
+      (typeof value === "number" && Number.isFinite(value) && value >= 0)
+    ? { connectTimeoutMs: value }
+    : {};
+}
+
+/**
  * Makes a pool for a database URL, choosing the pool class and the driver
  * adapter as SQLAlchemy's `create_pool_from_url()` does; no connection is
  * made until the first `connect()`.
@@ -554,7 +572,7 @@ function splitOptions(
  *
  * await using pool = await createPoolFromUrl("postgres://app:secret@localhost/app", {
  *   poolSize: 10,
- *   pg: { connectionTimeoutMillis: 5_000 },
+ *   connectTimeoutMs: 5_000,
  * });
  * await using conn = await pool.connect({ signal: AbortSignal.timeout(10_000) });
  * console.log((await conn.driverConnection!.query("SELECT 1 AS one")).rows);
@@ -635,10 +653,10 @@ export async function createPoolFromUrl(
         );
       }
       const { PG_DIALECT, pgCreator } = await import("./pg.ts");
-      const create = pgCreator({
-        ...driverOptions.pg,
-        connectionString: target.href,
-      });
+      const create = pgCreator(
+        { ...driverOptions.pg, connectionString: target.href },
+        driverConnectTimeout(poolOptions.connectTimeoutMs),
+      );
       return new QueuePool(scrubbing(create, secrets), {
         ...poolOptions,
         dialect: PG_DIALECT,

@@ -37,3 +37,93 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * A loopback TCP server that accepts connections, reads what the client
+ * sends and never answers (as a stopped postmaster behaves once the kernel
+ * has completed the handshake). Dispose of it to close everything.
+ */
+export interface SilentServer extends AsyncDisposable {
+  /** The port on 127.0.0.1. */
+  readonly port: number;
+  /** How many connections were accepted. */
+  accepted(): number;
+  /** Resolves when the client closes a connection it opened here. */
+  readonly hangUp: Promise<void>;
+}
+
+/** Starts a {@linkcode SilentServer}. */
+export function silentServer(): SilentServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const reading = new Set<Promise<void>>();
+  let accepted = 0;
+  let hungUp!: () => void;
+  const hangUp = new Promise<void>((resolve) => hungUp = resolve);
+  const drain = async (conn: Deno.Conn): Promise<void> => {
+    const buffer = new Uint8Array(4096);
+    try {
+      while ((await conn.read(buffer)) !== null) {
+        // discard: never answer
+      }
+      hungUp(); // end of stream: the client closed its socket
+    } catch {
+      // closed by dispose, or reset by the client
+      hungUp();
+    } finally {
+      if (conns.delete(conn)) conn.close();
+    }
+  };
+  const serving = (async () => {
+    try {
+      for await (const conn of listener) {
+        accepted++;
+        conns.add(conn);
+        const read = drain(conn);
+        reading.add(read);
+        void read.finally(() => reading.delete(read));
+      }
+    } catch {
+      // the listener was closed
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    accepted: () => accepted,
+    hangUp,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of conns) {
+        conns.delete(conn);
+        conn.close();
+      }
+      await serving;
+      await Promise.all(reading);
+    },
+  };
+}
+
+/**
+ * `promise`, or a rejection after `ms` naming `what`: turns a hang into a
+ * test failure. The timer is cleared either way.
+ */
+export async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${what} did not settle within ${ms} ms`)),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -2,9 +2,14 @@ import assert from "node:assert/strict";
 // @ts-types="@types/pg"
 import pg from "pg";
 import type { Dialect } from "../src/dialect.ts";
-import { PG_DIALECT, pgCreator } from "../src/pg.ts";
+import { PG_DIALECT, pgCreator, type PgCreatorOptions } from "../src/pg.ts";
 import { startPgCluster } from "./_pg_cluster.ts";
-import { loggedStatements, waitFor } from "./_pg_test_helpers.ts";
+import {
+  loggedStatements,
+  silentServer,
+  waitFor,
+  within,
+} from "./_pg_test_helpers.ts";
 import { rejection } from "../src/_test_helpers.ts";
 
 async function backendPid(client: pg.Client): Promise<number> {
@@ -342,6 +347,84 @@ Deno.test("PgDialect against a live PostgreSQL", async (t) => {
       },
     );
 
+    await t.step(
+      "the driver's connect timeout: the config's, else the URL's connect_timeout, else options.connectTimeoutMs, else 30 s",
+      async () => {
+        // node-postgres keeps the value it was given in a private field.
+        const timeoutOf = async (
+          config: string | pg.ClientConfig,
+          options?: PgCreatorOptions,
+        ): Promise<unknown> => {
+          const client = await pgCreator(config, options)();
+          try {
+            return Reflect.get(client, "_connectionTimeoutMillis");
+          } finally {
+            await PG_DIALECT.close(client);
+          }
+        };
+        const url = cluster.url;
+        assert.equal(await timeoutOf(url), 30_000);
+        assert.equal(await timeoutOf({ connectionString: url }), 30_000);
+        assert.equal(await timeoutOf(url, { connectTimeoutMs: 4_000 }), 4_000);
+        assert.equal(await timeoutOf(url, { connectTimeoutMs: null }), 0);
+        const withParam = `${url}?connect_timeout=7`;
+        assert.equal(await timeoutOf(withParam), 7_000);
+        assert.equal(
+          await timeoutOf(withParam, { connectTimeoutMs: 4_000 }),
+          7_000,
+        );
+        assert.equal(await timeoutOf(`${url}?connect_timeout=1`), 2_000);
+        assert.equal(await timeoutOf(`${url}?connect_timeout=0`), 0);
+        const own = { connectionString: withParam };
+        assert.equal(
+          await timeoutOf({ ...own, connectionTimeoutMillis: 6_000 }),
+          6_000,
+        );
+        assert.equal(
+          await timeoutOf({ ...own, connectionTimeoutMillis: 0 }, {
+            connectTimeoutMs: 4_000,
+          }),
+          0,
+        );
+      },
+    );
+
+    await t.step({
+      name: "a stopped postmaster: connecting gives up after the timeout",
+      ignore: cluster.external, // needs the server's process
+      fn: async () => {
+        const pidFile = await Deno.readTextFile(
+          `${cluster.dataDir}/postmaster.pid`,
+        );
+        const postmaster = Number(pidFile.split("\n")[0]);
+        assert.ok(Number.isInteger(postmaster) && postmaster > 0, pidFile);
+        Deno.kill(postmaster, "SIGSTOP");
+        try {
+          // The kernel still completes the TCP handshake; nobody answers.
+          const started = performance.now();
+          const error = await rejection(
+            within(
+              pgCreator(cluster.url, { connectTimeoutMs: 300 })(),
+              10_000,
+              "connecting to the stopped postmaster",
+            ),
+          );
+          const elapsed = performance.now() - started;
+          assert.match(String(error), /connection timeout/);
+          assert.ok(elapsed >= 295, `gave up after ${elapsed} ms`);
+          assert.ok(elapsed < 5_000, `gave up after ${elapsed} ms`);
+          assert.equal(PG_DIALECT.isDisconnect(error, null), true);
+          // Existing sessions have their own backend process and still work.
+          await admin.query("SELECT 1");
+        } finally {
+          Deno.kill(postmaster, "SIGCONT");
+        }
+        const client = await connect();
+        assert.equal(await PG_DIALECT.ping(client), true);
+        await PG_DIALECT.close(client);
+      },
+    });
+
     if (!cluster.external) {
       await t.step(
         "a server restart: idle clients report the disconnect",
@@ -366,4 +449,90 @@ Deno.test("PgDialect against a live PostgreSQL", async (t) => {
   } finally {
     await PG_DIALECT.close(admin).catch(() => {});
   }
+});
+
+Deno.test("pgCreator() gives up connecting to a server that never answers", async (t) => {
+  const attempt = async (
+    server: { port: number },
+    config: (url: string) => string | pg.ClientConfig,
+    options?: PgCreatorOptions,
+  ): Promise<{ error: unknown; elapsed: number }> => {
+    const url = `postgres://nobody:secret@127.0.0.1:${server.port}/nothing`;
+    const started = performance.now();
+    const error = await rejection(
+      within(pgCreator(config(url), options)(), 10_000, "connecting"),
+    );
+    return { error, elapsed: performance.now() - started };
+  };
+
+  await t.step(
+    "after options.connectTimeoutMs, closing its socket",
+    async () => {
+      await using server = silentServer();
+      const { error, elapsed } = await attempt(server, (url) => url, {
+        connectTimeoutMs: 300,
+      });
+      assert.equal(
+        (error as Error).message,
+        "Connection terminated due to connection timeout",
+      );
+      assert.equal(PG_DIALECT.isDisconnect(error, null), true);
+      assert.ok(elapsed >= 295, `gave up after ${elapsed} ms`);
+      assert.ok(elapsed < 5_000, `gave up after ${elapsed} ms`);
+      assert.equal(server.accepted(), 1);
+      await within(server.hangUp, 5_000, "the client closing its socket");
+    },
+  );
+
+  await t.step(
+    "after the config's connectionTimeoutMillis, which wins over options",
+    async () => {
+      await using server = silentServer();
+      const { error, elapsed } = await attempt(
+        server,
+        (url) => ({ connectionString: url, connectionTimeoutMillis: 300 }),
+        { connectTimeoutMs: 60_000 },
+      );
+      assert.equal(PG_DIALECT.isDisconnect(error, null), true);
+      assert.ok(elapsed >= 295, `gave up after ${elapsed} ms`);
+      assert.ok(elapsed < 5_000, `gave up after ${elapsed} ms`);
+      await within(server.hangUp, 5_000, "the client closing its socket");
+    },
+  );
+
+  await t.step(
+    "options.connectTimeoutMs 0 fails at once instead of never",
+    async () => {
+      await using server = silentServer();
+      const { error, elapsed } = await attempt(server, (url) => url, {
+        connectTimeoutMs: 0,
+      });
+      assert.equal(PG_DIALECT.isDisconnect(error, null), true);
+      assert.ok(elapsed < 5_000, `gave up after ${elapsed} ms`);
+    },
+  );
+
+  await t.step("wrong options throw at once", () => {
+    const url = "postgres://nobody@127.0.0.1:1/nothing";
+    assert.throws(
+      () => pgCreator(url, { connectTimeoutMs: -1 }),
+      RangeError,
+    );
+    assert.throws(
+      () => pgCreator(url, { connectTimeoutMs: Infinity }),
+      RangeError,
+    );
+    assert.throws(
+      () => pgCreator(url, { connectTimeoutMs: "5" as unknown as number }),
+      TypeError,
+    );
+    assert.throws(
+      () => pgCreator(url, { timeout: 5 } as PgCreatorOptions),
+      /unknown option "timeout"/,
+    );
+    assert.throws(
+      () => pgCreator(`${url}?connect_timeout=soon`),
+      /"connect_timeout" in the connection string must be an integer/,
+    );
+  });
 });

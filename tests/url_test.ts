@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { QueuePool } from "../src/queue_pool.ts";
 import { createPoolFromUrl, redactUrl } from "../src/url.ts";
 import { startPgCluster } from "./_pg_cluster.ts";
-import { errorText } from "../src/_test_helpers.ts";
+import { errorText, rejection } from "../src/_test_helpers.ts";
+import { silentServer, within } from "./_pg_test_helpers.ts";
+
+const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
 
 Deno.test("createPoolFromUrl() against a live PostgreSQL", async (t) => {
   await using cluster = await startPgCluster();
@@ -68,8 +71,57 @@ Deno.test("createPoolFromUrl() against a live PostgreSQL", async (t) => {
     }
   });
 
+  await t.step(
+    "the pool's connectTimeoutMs reaches node-postgres unless the pg options or the URL set one",
+    async () => {
+      const timeoutOf = async (
+        url: `postgres://${string}`,
+        options: Parameters<typeof createPoolFromUrl>[1],
+      ): Promise<unknown> => {
+        await using pool = await createPoolFromUrl(url, options);
+        await using conn = await pool.connect();
+        // node-postgres keeps the value it was given in a private field.
+        return Reflect.get(conn.driverConnection!, "_connectionTimeoutMillis");
+      };
+      assert.equal(await timeoutOf(pgUrl, {}), 30_000);
+      assert.equal(await timeoutOf(pgUrl, { connectTimeoutMs: 4_000 }), 4_000);
+      assert.equal(await timeoutOf(pgUrl, { connectTimeoutMs: null }), 0);
+      assert.equal(
+        await timeoutOf(pgUrl, {
+          connectTimeoutMs: 4_000,
+          pg: { connectionTimeoutMillis: 6_000 },
+        }),
+        6_000,
+      );
+      assert.equal(
+        await timeoutOf(`${pgUrl}?connect_timeout=7`, {
+          connectTimeoutMs: 4_000,
+        }),
+        7_000,
+      );
+    },
+  );
+
   await t.step("redactUrl() hides the cluster's password", () => {
     assert.ok(!redactUrl(cluster.url).includes(password));
     assert.match(redactUrl(cluster.url), /^postgres:\/\/dbpool:\*\*\*@/);
   });
+});
+
+Deno.test("createPoolFromUrl() with connectTimeoutMs gives up on a PostgreSQL server that never answers", async () => {
+  await using server = silentServer();
+  await using pool = await createPoolFromUrl(
+    `postgres://nobody:s3cret@127.0.0.1:${server.port}/nothing`,
+    { connectTimeoutMs: 300, poolSize: 1, maxOverflow: 0, logger: QUIET },
+  );
+  const started = performance.now();
+  const error = await rejection(within(pool.connect(), 10_000, "connect()"));
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed >= 295, `gave up after ${elapsed} ms`);
+  assert.ok(elapsed < 5_000, `gave up after ${elapsed} ms`);
+  assert.ok(!errorText(error).includes("s3cret"));
+  // node-postgres itself gave up: it closed its socket.
+  await within(server.hangUp, 5_000, "the client closing its socket");
+  assert.ok(pool instanceof QueuePool);
+  assert.equal(pool.checkedOut(), 0);
 });
