@@ -8,9 +8,9 @@
  * @module
  */
 
-// @ts-types="@types/pg"
-import pg from "pg";
-import postgres from "postgres";
+// @ts-types="npm:@types/pg@^8"
+import pg from "npm:pg@^8";
+import postgres from "npm:postgres@^3";
 import { QueuePool } from "../mod.ts";
 import { PG_DIALECT, pgCreator } from "../src/pg.ts";
 import type { PgCluster } from "../tests/_pg_cluster.ts";

@@ -19,8 +19,8 @@
  */
 
 import process from "node:process";
-// @ts-types="@types/pg"
-import pg from "pg";
+// @ts-types="npm:@types/pg@^8"
+import pg from "npm:pg@^8";
 import {
   pgClusterUnavailableReason,
   startPgCluster,

@@ -54,10 +54,10 @@
  * @module
  */
 
-// @ts-types="@types/pg"
-import pg from "pg";
-// @ts-types="@types/pg"
-import type * as pgTypes from "pg";
+// @ts-types="npm:@types/pg@^8"
+import pg from "npm:pg@^8";
+// @ts-types="npm:@types/pg@^8"
+import type * as pgTypes from "npm:pg@^8";
 import type { Dialect } from "./dialect.ts";
 import { isPostgresDisconnectError } from "./_postgres_errors.ts";
 

@@ -63,8 +63,14 @@
  */
 
 import net from "node:net";
-import postgres from "postgres";
-import type { Notice, Options, PostgresType, ReservedSql, Sql } from "postgres";
+import postgres from "npm:postgres@^3";
+import type {
+  Notice,
+  Options,
+  PostgresType,
+  ReservedSql,
+  Sql,
+} from "npm:postgres@^3";
 import type { Dialect } from "./dialect.ts";
 import { isPostgresDisconnectError } from "./_postgres_errors.ts";
 

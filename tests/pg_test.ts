@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-// @ts-types="@types/pg"
-import pg from "pg";
+// @ts-types="npm:@types/pg@^8"
+import pg from "npm:pg@^8";
 import type { Dialect } from "../src/dialect.ts";
 import { PG_DIALECT, pgCreator, type PgCreatorOptions } from "../src/pg.ts";
 import { startPgCluster } from "./_pg_cluster.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import net from "node:net";
-import postgres from "postgres";
+import postgres from "npm:postgres@^3";
 import type { Dialect } from "../src/dialect.ts";
 import { POSTGRES_DIALECT, postgresCreator } from "../src/postgres.ts";
 import { startPgCluster } from "./_pg_cluster.ts";
