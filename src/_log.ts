@@ -9,6 +9,8 @@ import type { PoolLogger } from "./logger.ts";
 /** Wraps a {@linkcode PoolLogger}: filters by `echo`, names the pool, never throws. */
 export class PoolLog {
   readonly name: string;
+  /** The pool's class name, for error messages. */
+  readonly className: string;
   readonly #logger: PoolLogger;
   /** `true` when debug lines reach the logger (`echo: "debug"`). */
   readonly debugOn: boolean;
@@ -24,6 +26,7 @@ export class PoolLog {
     this.name = loggingName === undefined
       ? `dbpool.pool.${className}`
       : `dbpool.pool.${className}.${loggingName}`;
+    this.className = className;
     this.#logger = logger;
     this.debugOn = echo === "debug";
     this.infoOn = echo !== false;

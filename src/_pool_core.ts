@@ -12,6 +12,7 @@ import type { Dialect } from "./dialect.ts";
 import type { PoolEventName, PoolResetState } from "./events.ts";
 import type { Creator } from "./pool.ts";
 import {
+  ConnectTimeoutError,
   DisconnectionError,
   InvalidatePoolError,
   InvalidRequestError,
@@ -109,6 +110,14 @@ function isPromise(value: unknown): value is Promise<unknown> {
   return value instanceof Promise;
 }
 
+/** Whether `value` has a `then` method (a native promise or another thenable). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") &&
+    value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+function ignore(): void {}
+
 /** The engine behind one pool instance. */
 export class PoolCore<C> {
   readonly creator: Creator<C>;
@@ -121,6 +130,10 @@ export class PoolCore<C> {
   readonly clock: () => number;
   /** `true` with the real clock: waits may then stamp deadlines lazily. */
   readonly clockIsDefault: boolean;
+  /** Most milliseconds one creator call may take, or `null`. */
+  readonly connectTimeoutMs: number | null;
+  /** Most milliseconds a pre-ping or a reset on return may take, or `null`. */
+  readonly validationTimeoutMs: number | null;
   /** Set right after construction by the pool class. */
   policy!: Policy<C>;
   /** Pool-wide invalidation time: entries that started before it are replaced. */
@@ -157,6 +170,8 @@ export class PoolCore<C> {
     this.prePing = config.prePing;
     this.clock = config.clock;
     this.clockIsDefault = config.clockIsDefault;
+    this.connectTimeoutMs = config.connectTimeoutMs;
+    this.validationTimeoutMs = config.validationTimeoutMs;
     this.log = log;
     this.listeners = listeners;
   }
@@ -234,7 +249,7 @@ export class PoolCore<C> {
     entry.startTime = this.now();
     let connection: C;
     try {
-      const made = this.creator(entry);
+      const made = this.#create(entry);
       connection = isPromise(made) ? await made : made;
     } catch (error) {
       this.log.debug(`Error on connect(): ${errorText(error)}`, { error });
@@ -254,6 +269,107 @@ export class PoolCore<C> {
       await this.#invalidateQuietly(entry, error);
       throw error;
     }
+  }
+
+  /**
+   * Calls the creator: a connection, or a promise of one bounded by
+   * `connectTimeoutMs`. A thenable that is not a native promise is adopted;
+   * a result that is not an object or a function is a `TypeError`.
+   */
+  #create(entry: PoolEntry<C>): C | Promise<C> {
+    const made: unknown = this.creator(entry);
+    if (!isThenable(made)) return this.#checkCreated(made);
+    const pending = Promise.resolve(made);
+    const timeoutMs = this.connectTimeoutMs;
+    if (timeoutMs === null) return pending.then((c) => this.#checkCreated(c));
+    return new Promise<C>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(
+          new ConnectTimeoutError(
+            `${this.log.className}: creating a connection took longer than connectTimeoutMs (${timeoutMs} ms)`,
+            { timeoutMs },
+          ),
+        );
+        pending.then((late) => this.#closeLate(late), ignore);
+      }, timeoutMs);
+      pending.then(
+        (created) => {
+          if (timedOut) return;
+          clearTimeout(timer);
+          try {
+            resolve(this.#checkCreated(created));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        (error: unknown) => {
+          if (timedOut) return;
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** The creator's result, if it can be a connection; `TypeError` otherwise. */
+  #checkCreated(made: unknown): C {
+    if (
+      (typeof made === "object" && made !== null) || typeof made === "function"
+    ) {
+      return made as C;
+    }
+    throw new TypeError(
+      `Cannot connect: the creator must return a connection object or a promise of one, received ${
+        made === null ? "null" : typeof made
+      }`,
+    );
+  }
+
+  /** A connection that arrived after its creation timed out: closed, never handed out. */
+  #closeLate(late: unknown): void {
+    let connection: C;
+    try {
+      connection = this.#checkCreated(late);
+    } catch {
+      return;
+    }
+    this.log.warn(
+      `A connection arrived after connectTimeoutMs (${this.connectTimeoutMs} ms) had run out; closing it`,
+    );
+    void this.closeDriver(connection, "<late>", true);
+  }
+
+  /**
+   * Bounds a pre-ping or a reset by `validationTimeoutMs`: past it the
+   * promise rejects with a {@linkcode DisconnectionError} (the caller then
+   * terminates and invalidates the connection), and the late outcome of
+   * `work` is ignored.
+   */
+  #bounded<T>(work: Promise<T>, entry: PoolEntry<C>, what: string): Promise<T> {
+    const timeoutMs = this.validationTimeoutMs;
+    if (timeoutMs === null) return work;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        work.then(ignore, ignore);
+        reject(
+          new DisconnectionError(
+            `Connection ${entry.label}: ${what} took longer than validationTimeoutMs (${timeoutMs} ms)`,
+          ),
+        );
+      }, timeoutMs);
+      work.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   }
 
   /**
@@ -311,13 +427,34 @@ export class PoolCore<C> {
   /** Makes sure the entry has a usable connection: connect or replace (§4.3). */
   ensureFresh(entry: PoolEntry<C>): void | Promise<void> {
     if (entry.connecting !== null) return entry.connecting;
-    if (entry.dbapiConnection === null) {
+    const connection = entry.dbapiConnection;
+    if (connection === null) {
       entry.clearInfo();
       return this.connectEntry(entry);
+    }
+    if (this.dialect.isClosed?.(connection) === true) {
+      return this.#replaceClosed(entry);
     }
     const reason = this.staleReason(entry);
     if (reason === null) return;
     return this.#replace(entry, reason);
+  }
+
+  /**
+   * Replaces a connection whose session the driver has seen end: a hard
+   * invalidation of this entry alone (the rest of the pool is untouched),
+   * then a new connection on it.
+   */
+  async #replaceClosed(entry: PoolEntry<C>): Promise<void> {
+    const error = new DisconnectionError(
+      `Connection ${entry.label} was closed by the server or the network`,
+    );
+    this.log.info(
+      `Connection ${entry.label} was closed by the server or the network; replacing it`,
+    );
+    await this.invalidateEntry(entry, error, false);
+    entry.clearInfo();
+    await this.connectEntry(entry);
   }
 
   async #replace(entry: PoolEntry<C>, reason: string): Promise<void> {
@@ -480,7 +617,8 @@ export class PoolCore<C> {
     if (
       connection !== null && entry.connecting === null && !this.prePing &&
       this.listeners.compiled.checkout.length === 0 &&
-      (!this.#mayBeStale || this.staleReason(entry) === null)
+      (!this.#mayBeStale || this.staleReason(entry) === null) &&
+      this.dialect.isClosed?.(connection) !== true
     ) {
       return this.#deliver(entry, connection);
     }
@@ -637,8 +775,11 @@ export class PoolCore<C> {
     let alive: boolean;
     try {
       const pinged = this.dialect.ping!(connection);
-      alive = isPromise(pinged) ? await pinged : pinged;
+      alive = isPromise(pinged)
+        ? await this.#bounded(pinged, entry, "pre-ping")
+        : pinged;
     } catch (error) {
+      if (error instanceof DisconnectionError) throw error;
       if (this.dialect.isDisconnect?.(error, connection) === true) {
         throw new InvalidatePoolError(
           `Pre-ping found connection ${entry.label} disconnected`,
@@ -705,6 +846,9 @@ export class PoolCore<C> {
     if (detached) return this.#closeDetached(entry, connection);
     // A double return is refused before any reset touches the connection (§13.1 #16).
     if (this.#isDoubleCheckin(entry)) return RESOLVED;
+    if (this.dialect.isBusy?.(connection) === true) {
+      return this.#releaseBusy(entry, connection);
+    }
     const compiled = this.listeners.compiled;
     if (
       compiled.reset.length === 0 && compiled.checkin.length === 0 &&
@@ -721,7 +865,7 @@ export class PoolCore<C> {
         entry.users--; // checked above, with nothing awaited since
         return this.policy.put(entry) ?? RESOLVED;
       }
-      return reset.then(
+      return this.#bounded(reset, entry, "reset on return").then(
         () => this.#checkin(entry, connection),
         (error: unknown) =>
           this.#releaseSlow(entry, connection, NORMAL_RESET, error),
@@ -733,6 +877,26 @@ export class PoolCore<C> {
       transactionWasReset ? ALREADY_RESET : NORMAL_RESET,
       NONE,
     );
+  }
+
+  /**
+   * A connection returned while the driver still has a query outstanding:
+   * the transaction status it last saw is stale, so it is never pooled as
+   * idle. It is terminated and invalidated at once, without waiting for the
+   * query, and the slot is freed.
+   */
+  async #releaseBusy(entry: PoolEntry<C>, connection: C): Promise<void> {
+    this.log.warn(
+      `Connection ${entry.label} was returned with a query still running; terminating it`,
+      { connection },
+    );
+    await this.#invalidateQuietly(
+      entry,
+      new DisconnectionError(
+        `Connection ${entry.label} was returned to the pool with a query still running`,
+      ),
+    );
+    return this.#checkin(entry, null);
   }
 
   /** Ends one use of the entry; `false` (and a warning) on a double return. */
@@ -763,7 +927,7 @@ export class PoolCore<C> {
         const fired = this.fire("reset", connection, entry, state);
         if (fired) await fired;
         const reset = this.#resetAction(entry, connection, state);
-        if (reset) await reset;
+        if (reset) await this.#bounded(reset, entry, "reset on return");
       } catch (error) {
         resetError = error;
       }
@@ -833,12 +997,19 @@ export class PoolCore<C> {
     this.log.debug(`Connection ${entry.label} being returned to pool`, {
       connection,
     });
+    if (this.dialect.isBusy?.(connection) === true) {
+      this.log.warn(
+        `Detached connection ${entry.label} was closed with a query still running; terminating it`,
+        { connection },
+      );
+      return this.#closeDetachedConnection(connection, entry.label, true);
+    }
     let resetFailed = false;
     try {
       const fired = this.fire("reset", connection, entry, DETACHED_RESET);
       if (fired) await fired;
       const reset = this.#resetAction(entry, connection, DETACHED_RESET);
-      if (reset) await reset;
+      if (reset) await this.#bounded(reset, entry, "reset on close");
     } catch (error) {
       resetFailed = true;
       this.log.error("Exception during reset or similar", {

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type Dialect, QueuePool, type QueuePoolOptions } from "../mod.ts";
+import {
+  AssertionPool,
+  type Dialect,
+  NullPool,
+  QueuePool,
+  type QueuePoolOptions,
+  StaticPool,
+} from "../mod.ts";
 import {
   type FakeConnection,
   fakeCreator,
@@ -146,6 +153,30 @@ Deno.test("QueuePool constructor rejects a bad recycleMs with RangeError naming 
         `^Cannot create pool: "recycleMs" must be .*>= 0, received ${value}$`,
       ),
     );
+  }
+});
+
+Deno.test("every pool class validates connectTimeoutMs and validationTimeoutMs like the other durations", async () => {
+  for (const key of ["connectTimeoutMs", "validationTimeoutMs"]) {
+    for (const value of [-1, NaN, Infinity]) {
+      assertRejected(
+        { [key]: value },
+        RangeError,
+        new RegExp(
+          `^Cannot create pool: "${key}" must be .*>= 0, received ${value}$`,
+        ),
+      );
+    }
+    assertRejected(
+      { [key]: "10" },
+      TypeError,
+      `Cannot create pool: "${key}" must be a number, received "10"`,
+    );
+    for (const value of [null, 0, 1.5, 60_000]) {
+      for (const Class of [QueuePool, NullPool, StaticPool, AssertionPool]) {
+        await using _pool = new Class(fakeCreator(), { [key]: value });
+      }
+    }
   }
 });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type ConnectionPoolEntry,
+  ConnectTimeoutError,
   type Dialect,
   DisconnectionError,
   InvalidatePoolError,
@@ -20,7 +21,7 @@ import {
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
-import { tick } from "./_test_helpers.ts";
+import { rejection, tick, watch } from "./_test_helpers.ts";
 
 type Entry = ConnectionPoolEntry<FakeConnection>;
 
@@ -1195,4 +1196,215 @@ Deno.test("QueuePool closes the new connection and releases capacity when a conn
   await using proxy = await pool.connect();
   assert.equal(proxy.dbapiConnection, driver.connections[1]);
   assert.equal(pool.checkedOut(), 1);
+});
+
+// ------------------------------------------------ Bounded connect and validation
+
+/** A creator whose first `hung` calls never settle; later calls use `driver`. */
+function hangingCreator(
+  driver: FakeDriver,
+  hung: number,
+): { creator: Creator<FakeConnection>; calls: () => number } {
+  let calls = 0;
+  return {
+    calls: () => calls,
+    creator: (entry) => {
+      calls++;
+      if (calls <= hung) return new Promise<FakeConnection>(() => {});
+      return driver.creator(entry);
+    },
+  };
+}
+
+Deno.test("QueuePool fails a checkout whose creator never settles with ConnectTimeoutError and frees the slot at once", async () => {
+  const driver = new FakeDriver();
+  const { creator, calls } = hangingCreator(driver, 2);
+  await using pool = new QueuePool(creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0,
+    connectTimeoutMs: 20,
+  });
+  for (let i = 0; i < 2; i++) {
+    const error = await rejection(pool.connect());
+    assert(error instanceof ConnectTimeoutError, String(error));
+    assert.equal(error.name, "ConnectTimeoutError");
+    assert.equal(error.timeoutMs, 20);
+    assert.match(error.message, /AsyncAdaptedQueuePool/);
+    assert.match(error.message, /20 ms/);
+    assert.equal(pool.checkedOut(), 0);
+    assert.equal(pool.overflow(), -1);
+  }
+  // After more hung creations than the pool has slots, it still works.
+  await using conn = await pool.connect();
+  assert(conn.isValid);
+  assert.equal(calls(), 3);
+});
+
+Deno.test("QueuePool closes a connection that arrives after connectTimeoutMs and never hands it out", async () => {
+  const driver = new FakeDriver();
+  const late = Promise.withResolvers<FakeConnection>();
+  let first = true;
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool<FakeConnection>((entry) => {
+    if (!first) return driver.creator(entry);
+    first = false;
+    return late.promise;
+  }, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    connectTimeoutMs: 10,
+    logger,
+  });
+  assert(await rejection(pool.connect()) instanceof ConnectTimeoutError);
+  const straggler = new FakeConnection(99, driver);
+  late.resolve(straggler);
+  await tick();
+  assert.deepEqual(straggler.calls, ["terminate"]);
+  assert.equal(pool.checkedIn(), 0);
+  assert.match(linesAt(lines, "warn").join("\n"), /after connectTimeoutMs/);
+  await using conn = await pool.connect();
+  assert.notEqual(conn.dbapiConnection, straggler);
+});
+
+Deno.test("QueuePool rejects an aborted checkout at once while its creator hangs, and frees the slot after connectTimeoutMs", async () => {
+  const driver = new FakeDriver();
+  const { creator } = hangingCreator(driver, 1);
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: null,
+    connectTimeoutMs: 20,
+    logger,
+  });
+  const controller = new AbortController();
+  const first = pool.connect({ signal: controller.signal });
+  const reason = new Error("client went away");
+  controller.abort(reason);
+  assert.equal(await rejection(first), reason);
+  // The slot is still held by the hung creator; a waiter gets it once the
+  // creation times out.
+  const second = watch(pool.connect());
+  await tick();
+  assert.equal(second.settled, false);
+  await using conn = await second.promise;
+  assert(conn.isValid);
+  assert.match(
+    linesAt(lines, "error").join("\n"),
+    /checkout that was aborted: ConnectTimeoutError/,
+  );
+});
+
+Deno.test("QueuePool dispose() does not wait on a creator that never settles", async () => {
+  const driver = new FakeDriver();
+  const { creator } = hangingCreator(driver, 1);
+  const pool = new QueuePool(creator, {
+    dialect: driver.dialect,
+    connectTimeoutMs: null,
+  });
+  const hung = watch(pool.connect());
+  await (await pool.connect()).close();
+  await pool.dispose();
+  assert.equal(hung.settled, false);
+  assert.equal(driver.openCount, 0);
+});
+
+Deno.test("QueuePool rejects a creator result that is not a connection with a TypeError, and frees the slot", async () => {
+  for (const bad of [null, undefined, 42, "conn", true]) {
+    for (const wrap of [false, true]) {
+      await using pool = new QueuePool<FakeConnection>(
+        () => (wrap ? Promise.resolve(bad) : bad) as unknown as FakeConnection,
+        { poolSize: 1, maxOverflow: 0, timeoutMs: 0 },
+      );
+      const error = await rejection(pool.connect());
+      assert(error instanceof TypeError, `${String(bad)}: ${error}`);
+      assert.match(
+        error.message,
+        /creator must return a connection object/,
+      );
+      assert.equal(pool.checkedOut(), 0);
+    }
+  }
+});
+
+Deno.test("QueuePool awaits a creator's thenable that is not a native promise", async () => {
+  const driver = new FakeDriver();
+  const made = new FakeConnection(7, driver);
+  const thenable = {
+    then(resolve: (c: FakeConnection) => void) {
+      setTimeout(() => resolve(made), 0);
+    },
+  };
+  await using pool = new QueuePool<FakeConnection>(
+    () => thenable as unknown as Promise<FakeConnection>,
+  );
+  await using conn = await pool.connect();
+  assert.equal(conn.dbapiConnection, made);
+});
+
+Deno.test("QueuePool with prePing replaces a connection whose ping outlasts validationTimeoutMs, terminating it", async () => {
+  const driver = new FakeDriver();
+  let hang = false;
+  const { logger } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: {
+      ...driver.dialect,
+      ping: (c) =>
+        hang ? new Promise<boolean>(() => {}) : driver.dialect.ping!(c),
+    },
+    prePing: true,
+    poolSize: 1,
+    validationTimeoutMs: 10,
+    logger,
+  });
+  await (await pool.connect()).close();
+  const invalidated: unknown[] = [];
+  pool.on("invalidate", (_c, _e, error) => {
+    invalidated.push(error);
+  });
+  hang = true;
+  await using conn = await pool.connect();
+  assert.equal(conn.dbapiConnection!.id, 2);
+  assert.deepEqual(driver.connections[0]!.calls.at(-1), "terminate");
+  assert.equal(invalidated.length, 1);
+  assert.match(
+    String(invalidated[0]),
+    /pre-ping took longer than validationTimeoutMs \(10 ms\)/,
+  );
+});
+
+Deno.test("QueuePool replaces a connection the driver saw closed at checkout without prePing, leaving the others alone", async () => {
+  const driver = new FakeDriver();
+  const closedByServer = new Set<FakeConnection>();
+  const { creator, entries } = entryTracking(driver.creator);
+  await using pool = new QueuePool(creator, {
+    dialect: { ...driver.dialect, isClosed: (c) => closedByServer.has(c) },
+    poolSize: 2,
+  });
+  const events = recordEvents(pool);
+  const a = await pool.connect();
+  const b = await pool.connect();
+  const [first, second] = [a.dbapiConnection!, b.dbapiConnection!];
+  await a.close();
+  await b.close();
+  closedByServer.add(first);
+  events.events.length = 0;
+  const c = await pool.connect();
+  assert.equal(c.dbapiConnection!.id, 3);
+  assert.equal(c.recordInfo, entries[0]!.recordInfo);
+  assert.deepEqual(first.calls.at(-1), "terminate");
+  assert.deepEqual(events.names(), [
+    "invalidate#1",
+    "close#1",
+    "connect#3",
+    "checkout#3",
+  ]);
+  assert.match(String(events.events[0]!.args[2]), /closed by the server/);
+  const d = await pool.connect();
+  assert.equal(d.dbapiConnection, second); // not invalidated with it
+  await c.close();
+  await d.close();
 });

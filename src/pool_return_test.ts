@@ -1025,3 +1025,96 @@ Deno.test({
     assert.equal(pool.checkedIn(), 3);
   },
 });
+
+// ------------------------------------------- Busy returns and bounded resets
+
+Deno.test("proxy.close() terminates and invalidates a connection returned with a query still running, without a rollback", async () => {
+  const driver = new FakeDriver();
+  const busy = new Set<FakeConnection>();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: { ...driver.dialect, isBusy: (c) => busy.has(c) },
+    poolSize: 1,
+    logger,
+  });
+  const events = recordEvents(pool);
+  const proxy = await pool.connect();
+  const connection = proxy.dbapiConnection!;
+  connection.inTransaction = false; // the stale status a busy driver reports
+  busy.add(connection);
+  await proxy.close();
+  assert.deepEqual(connection.calls, ["terminate"]);
+  assert.deepEqual(events.names().slice(-3), [
+    "invalidate#1",
+    "close#1",
+    "checkin",
+  ]);
+  const error = events.events.find((e) => e.name === "invalidate")!.args[2];
+  assert.match(
+    String(error),
+    /returned to the pool with a query still running/,
+  );
+  assert.match(
+    lines.filter((l) => l.level === "warn").map((l) => l.line).join("\n"),
+    /returned with a query still running/,
+  );
+  assert.equal(pool.checkedOut(), 0);
+  await using next = await pool.connect();
+  assert.equal(next.dbapiConnection!.id, 2);
+});
+
+Deno.test("closing a detached connection with a query still running terminates it without a reset", async () => {
+  const driver = new FakeDriver();
+  const busy = new Set<FakeConnection>();
+  const { logger } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: { ...driver.dialect, isBusy: (c) => busy.has(c) },
+    logger,
+  });
+  const events = recordEvents(pool);
+  const proxy = await pool.connect();
+  await proxy.detach();
+  busy.add(proxy.dbapiConnection!);
+  await proxy.close();
+  assert.deepEqual(proxy.dbapiConnection, null);
+  assert.deepEqual(driver.connections[0]!.calls, ["terminate"]);
+  const names = events.events.map((event) => event.name);
+  assert(!names.includes("reset"));
+  assert(names.includes("closeDetached"));
+});
+
+Deno.test("proxy.close() completes when the reset outlasts validationTimeoutMs: the connection is terminated and the slot freed", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: {
+      ...driver.dialect,
+      rollback: (c) => {
+        c.calls.push("rollback");
+        return new Promise<void>(() => {});
+      },
+    },
+    poolSize: 1,
+    maxOverflow: 0,
+    validationTimeoutMs: 10,
+    logger,
+  });
+  const events = recordEvents(pool);
+  const proxy = await pool.connect();
+  await proxy.close();
+  assert.deepEqual(driver.connections[0]!.calls, ["rollback", "terminate"]);
+  assert.equal(pool.checkedOut(), 0);
+  const error = events.events.find((e) => e.name === "invalidate")!.args[2];
+  assert.match(
+    String(error),
+    /reset on return took longer than validationTimeoutMs \(10 ms\)/,
+  );
+  assert(lines.some((l) => l.level === "error"));
+  // The same with a reset listener (the slow return path).
+  pool.on("reset", () => {});
+  const again = await pool.connect();
+  assert.equal(again.dbapiConnection!.id, 2);
+  await again.close();
+  assert.deepEqual(driver.connections[1]!.calls, ["rollback", "terminate"]);
+  assert.equal(pool.checkedOut(), 0);
+});
