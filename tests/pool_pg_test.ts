@@ -31,6 +31,16 @@ interface Adapter<C> {
   query(connection: C, text: string, params?: unknown[]): Promise<Row[]>;
   /** The dialect's `isDisconnect`. */
   isDisconnect(error: unknown, connection: C | null): boolean;
+  /**
+   * Sends one statement at once, without waiting for it (postgres.js runs a
+   * query only when it is awaited or executed).
+   */
+  send(connection: C, text: string): Promise<unknown>;
+  /**
+   * Resolves once the driver has noticed that the server closed the
+   * session. Call it before killing the backend.
+   */
+  noticedClose(connection: C): Promise<void>;
 }
 
 const PG_ADAPTER: Adapter<PgClient> = {
@@ -46,6 +56,9 @@ const PG_ADAPTER: Adapter<PgClient> = {
     return (await client.query<Row>(text, params)).rows;
   },
   isDisconnect: (error, client) => PG_DIALECT.isDisconnect(error, client),
+  send: (client, text) => client.query(text),
+  noticedClose: (client) =>
+    new Promise((resolve) => client.once("end", () => resolve())),
 };
 
 const POSTGRES_ADAPTER: Adapter<PostgresReservedSql> = {
@@ -61,6 +74,13 @@ const POSTGRES_ADAPTER: Adapter<PostgresReservedSql> = {
     return [...await sql.unsafe<Row[]>(text, params as never[] | undefined)];
   },
   isDisconnect: (error, sql) => POSTGRES_DIALECT.isDisconnect(error, sql),
+  send: (sql, text) => sql.unsafe(text).execute(),
+  // A reserved connection has no close event: poll what the dialect knows.
+  noticedClose: (sql) =>
+    waitFor(
+      () => POSTGRES_DIALECT.isDisconnect(new Error("probe"), sql),
+      "postgres.js to notice the closed session",
+    ),
 };
 
 const ADAPTERS: readonly Adapter<unknown>[] = [
@@ -383,7 +403,7 @@ async function adapterScenarios(
   );
 
   await t.step(
-    "without pre-ping: the query fails with a disconnect; invalidation replaces the connection",
+    "a backend killed while checked out: the query fails with a disconnect; invalidation replaces the connection",
     async () => {
       const app = application(adapter, "invalidate");
       await using pool = newPool(app, { poolSize: 1 });
@@ -393,9 +413,10 @@ async function adapterScenarios(
         pid = await pidOf(adapter, conn);
       }
       for (const how of ["conn.invalidate", "pool.invalidate"] as const) {
-        await admin.kill(pid);
         {
           await using conn = await pool.connect();
+          assert.equal(await pidOf(adapter, conn), pid);
+          await admin.kill(pid);
           const error = await rejection(q(conn, "SELECT 1"));
           assert.equal(
             adapter.isDisconnect(error, conn.driverConnection),
@@ -421,6 +442,122 @@ async function adapterScenarios(
         assert.equal(pool.checkedIn(), 1);
         assert.equal(opened(pool), 1);
       }
+    },
+  );
+
+  await t.step(
+    "a connection returned with a query still running is not pooled as idle",
+    async () => {
+      const app = application(adapter, "busy");
+      await using pool = newPool(app, { poolSize: 1 });
+      const invalidated: string[] = [];
+      using _watch = pool.on("invalidate", (_connection, _entry, error) => {
+        invalidated.push(String(error));
+      });
+      problems.length = 0;
+
+      // A sends BEGIN and returns the connection without waiting for it.
+      let begun: Promise<unknown>;
+      {
+        await using a = await pool.connect();
+        begun = adapter.send(a.driverConnection, "BEGIN");
+        begun.catch(() => {}); // the pool cuts it short
+      }
+      assert.equal(pool.checkedOut(), 0);
+      assert.equal(invalidated.length, 1);
+      assert.match(invalidated[0]!, /query still running/);
+      assert.equal(problems.length, 1, problems.join("\n"));
+      assert.match(problems[0]!, /query still running/);
+
+      // B's autocommit INSERT is acknowledged, so it is committed: it must
+      // not run inside A's transaction and be rolled back on B's return.
+      {
+        await using b = await pool.connect();
+        await q(b, `INSERT INTO ${table} VALUES (10, 'from B')`);
+        assert.equal(
+          adapter.dialect.inTransaction?.(b.driverConnection),
+          false,
+        );
+      }
+      const [seen] = await admin.query(
+        `SELECT count(*)::int AS n FROM ${table} WHERE id = 10`,
+      );
+      assert.equal(seen?.n, 1);
+      await admin.query(`DELETE FROM ${table} WHERE id = 10`);
+
+      // A abandons a long query: the next holder does not wait behind it.
+      {
+        await using a = await pool.connect();
+        const sleeping = adapter.send(
+          a.driverConnection,
+          "SELECT pg_sleep(3)",
+        );
+        sleeping.catch(() => {});
+      }
+      assert.equal(invalidated.length, 2);
+      const started = performance.now();
+      {
+        await using next = await pool.connect();
+        const [row] = await q(next, "SELECT 1 AS one");
+        assert.equal(Number(row!.one), 1);
+        const elapsed = performance.now() - started;
+        assert.ok(elapsed < 1_500, `the next holder waited ${elapsed} ms`);
+        // A working connection: a transaction of its own, rolled back on return.
+        await q(next, "BEGIN");
+        await q(next, `INSERT INTO ${table} VALUES (11, 'rolled back')`);
+      }
+      const [after] = await admin.query(
+        `SELECT count(*)::int AS n FROM ${table} WHERE id = 11`,
+      );
+      assert.equal(after?.n, 0);
+      assert.equal(pool.checkedIn(), 1);
+      assert.equal(opened(pool), 1);
+    },
+  );
+
+  await t.step(
+    "a connection the server closed is replaced at checkout without prePing",
+    async () => {
+      const poolSize = 3;
+      const app = application(adapter, "closed");
+      await using pool = newPool(app, { poolSize, prePing: false });
+      problems.length = 0;
+      const drivers: unknown[] = [];
+      const pids: number[] = [];
+      {
+        const conns: PoolProxiedConnection<unknown>[] = [];
+        try {
+          for (let i = 0; i < poolSize; i++) conns.push(await pool.connect());
+          for (const conn of conns) {
+            drivers.push(conn.driverConnection);
+            pids.push(await pidOf(adapter, conn));
+          }
+        } finally {
+          for (const conn of conns) await conn.close();
+        }
+      }
+      assert.equal(pool.checkedIn(), poolSize);
+
+      // The server ends every session; wait until each driver has noticed.
+      const noticed = drivers.map((driver) => adapter.noticedClose(driver));
+      for (const pid of pids) await admin.kill(pid);
+      await Promise.all(noticed);
+
+      const seen: number[] = [];
+      for (let i = 0; i < poolSize + 1; i++) {
+        await using conn = await pool.connect();
+        const [row] = await q(
+          conn,
+          `SELECT ${i} AS n, pg_backend_pid() AS pid`,
+        );
+        assert.equal(Number(row!.n), i);
+        seen.push(Number(row!.pid));
+      }
+      for (const pid of seen) assert.ok(!pids.includes(pid), `${pid} is new`);
+      assert.deepEqual(problems, []);
+      assert.equal(pool.checkedIn(), poolSize);
+      assert.equal(opened(pool), poolSize);
+      assert.equal((await admin.backends(app)).length, poolSize);
     },
   );
 
@@ -494,10 +631,13 @@ async function adapterScenarios(
           const [row] = await use((conn) => q(conn, `SELECT ${i} AS n`));
           assert.equal(Number(row!.n), i);
         }
-        // Pre-ping hides the restart; without it, the first use meets a dead
-        // idle connection once, and the pool-wide invalidation it triggers
-        // replaces the others before they are used.
-        assert.equal(retries, prePing ? 0 : 1);
+        // Pre-ping hides the restart, and so does a dialect that tells the
+        // pool which connections the driver has seen closed (isClosed):
+        // they are replaced at checkout. Without either, the first use meets
+        // a dead idle connection once, and the pool-wide invalidation it
+        // triggers replaces the others before they are used.
+        const hidden = prePing || adapter.dialect.isClosed !== undefined;
+        assert.equal(retries, hidden ? 0 : 1);
 
         // Every slot can be checked out at once, on new backends.
         const conns: PoolProxiedConnection<unknown>[] = [];
