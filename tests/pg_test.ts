@@ -165,11 +165,19 @@ Deno.test("PgDialect against a live PostgreSQL", async (t) => {
           assert.equal(PG_DIALECT.inTransaction(client), true);
 
           // Queued behind a running query: busy until the last one answers.
-          const first = client.query("SELECT pg_sleep(0.05)");
+          let busyWhenFirstAnswered: boolean | undefined;
+          const first = new Promise<void>((resolve, reject) => {
+            client.query("SELECT pg_sleep(0.05)", (error: Error | null) => {
+              // Called as its ReadyForQuery is read, before the next is sent.
+              busyWhenFirstAnswered = PG_DIALECT.isBusy(client);
+              if (error === null) resolve();
+              else reject(error);
+            });
+          });
           const second = client.query("SELECT 2 AS two");
           assert.equal(PG_DIALECT.isBusy(client), true);
           await first;
-          assert.equal(PG_DIALECT.isBusy(client), true);
+          assert.equal(busyWhenFirstAnswered, true); // the second still queued
           await second;
           assert.equal(PG_DIALECT.isBusy(client), false);
 
