@@ -133,6 +133,8 @@ interface ClientInternals {
   activeQuery?: unknown;
   /** Older pg 8 releases: a plain property (later a deprecated getter). */
   queryQueue?: unknown;
+  /** `false` from sending a query until its ReadyForQuery arrives. */
+  readyForQuery?: unknown;
   connection?: unknown;
   getTransactionStatus?: unknown;
 }
@@ -469,14 +471,27 @@ export class PgDialect implements Dialect<PgClient> {
    * `client.getTransactionStatus()` (recent pg 8 releases), else the adapter's own
    * `readyForQuery` listener.
    *
+   * While a ReadyForQuery is still to come, that status is stale and the
+   * answer is `undefined`: during a query, and also after a failed query's
+   * error has been read, since the server sends the ReadyForQuery that
+   * follows an error separately. A failed `BEGIN; …` run as one query, say,
+   * leaves the session in a failed transaction that only that message
+   * reports; the pool's reset then sends `ROLLBACK`, which node-postgres
+   * queues until the message has arrived.
+   *
    * @param client The client.
    * @returns `false` when idle (`I`), `true` in a transaction (`T`) or a
    * failed one (`E`); `undefined` when unknown: before the first message,
-   * on a client that failed (so that the pool's reset runs, fails and
-   * invalidates it), or on a client first seen by the dialect.
+   * while a ReadyForQuery is still to come, on a client that failed (so
+   * that the pool's reset runs, fails and invalidates it), or on a client
+   * first seen by the dialect.
    */
   inTransaction(client: PgClient): boolean | undefined {
     if (isDead(client)) return undefined;
+    // node-postgres clears `readyForQuery` when it sends a query and sets it
+    // again when the ReadyForQuery message arrives.
+    const internals = client as unknown as ClientInternals;
+    if (own(internals, "readyForQuery") === false) return undefined;
     const status = transactionStatus(client);
     return status === null ? undefined : status !== "I";
   }

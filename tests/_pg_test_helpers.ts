@@ -127,3 +127,124 @@ export async function within<T>(
     clearTimeout(timer);
   }
 }
+
+/**
+ * A loopback TCP proxy to a PostgreSQL server that can hold back the
+ * ReadyForQuery message following an ErrorResponse, so that a client sees a
+ * query's error and not yet the transaction status after it (the server
+ * flushes the two separately, so a client can always see this state).
+ */
+export interface ReadyForQueryProxy extends AsyncDisposable {
+  /** The port on 127.0.0.1 to connect to instead of the server's. */
+  readonly port: number;
+  /**
+   * Holds back the next ReadyForQuery that follows an ErrorResponse;
+   * resolves once it is being held.
+   */
+  holdReadyAfterError(): Promise<void>;
+  /** Sends the held ReadyForQuery (and what came after it). */
+  release(): void;
+}
+
+/** Starts a {@linkcode ReadyForQueryProxy} in front of `127.0.0.1:serverPort`. */
+export function readyForQueryProxy(serverPort: number): ReadyForQueryProxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  /** Set while armed: called once the message is held. */
+  let armed: (() => void) | null = null;
+  let held: { resume: () => void } | null = null;
+  const track = (task: Promise<void>): void => {
+    tasks.add(task);
+    void task.finally(() => tasks.delete(task));
+  };
+  const close = (conn: Deno.Conn): void => {
+    if (conns.delete(conn)) conn.close();
+  };
+  /** Client to server: bytes as they come. */
+  const upstream = async (from: Deno.Conn, to: Deno.Conn): Promise<void> => {
+    const buffer = new Uint8Array(16_384);
+    try {
+      for (let n; (n = await from.read(buffer)) !== null;) {
+        await to.write(buffer.subarray(0, n));
+      }
+    } catch {
+      // either side closed
+    } finally {
+      close(from);
+      close(to);
+    }
+  };
+  /** Server to client: message by message, holding back one if armed. */
+  const downstream = async (from: Deno.Conn, to: Deno.Conn): Promise<void> => {
+    const buffer = new Uint8Array(16_384);
+    let pending = new Uint8Array(0);
+    let afterError = false;
+    try {
+      for (let n; (n = await from.read(buffer)) !== null;) {
+        const joined = new Uint8Array(pending.length + n);
+        joined.set(pending);
+        joined.set(buffer.subarray(0, n), pending.length);
+        let at = 0;
+        while (joined.length - at >= 5) {
+          const length = new DataView(joined.buffer, at + 1, 4).getUint32(0);
+          if (joined.length - at < 1 + length) break;
+          const type = String.fromCharCode(joined[at]!);
+          const message = joined.subarray(at, at + 1 + length);
+          at += 1 + length;
+          if (type === "Z" && armed !== null && afterError) {
+            const holding = armed;
+            armed = null;
+            await new Promise<void>((resume) => {
+              held = { resume };
+              holding();
+            });
+          }
+          afterError = type === "E";
+          await to.write(message);
+        }
+        pending = joined.slice(at);
+      }
+    } catch {
+      // either side closed
+    } finally {
+      close(from);
+      close(to);
+    }
+  };
+  track((async () => {
+    try {
+      for await (const client of listener) {
+        conns.add(client);
+        const server = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: serverPort,
+        });
+        conns.add(server);
+        track(upstream(client, server));
+        track(downstream(server, client));
+      }
+    } catch {
+      // the listener was closed
+    }
+  })());
+  const release = (): void => {
+    const current = held;
+    held = null;
+    current?.resume();
+  };
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    holdReadyAfterError: () =>
+      new Promise<void>((resolve) => {
+        armed = resolve;
+      }),
+    release,
+    async [Symbol.asyncDispose]() {
+      release();
+      listener.close();
+      for (const conn of [...conns]) close(conn);
+      await Promise.all([...tasks]);
+    },
+  };
+}

@@ -2,14 +2,21 @@ import assert from "node:assert/strict";
 // @ts-types="npm:@types/pg@^8"
 import pg from "npm:pg@^8";
 import type { Dialect } from "../src/dialect.ts";
-import { PG_DIALECT, pgCreator, type PgCreatorOptions } from "../src/pg.ts";
+import {
+  PG_DIALECT,
+  type PgClient,
+  pgCreator,
+  type PgCreatorOptions,
+} from "../src/pg.ts";
 import { startPgCluster } from "./_pg_cluster.ts";
 import {
   loggedStatements,
+  readyForQueryProxy,
   silentServer,
   waitFor,
   within,
 } from "./_pg_test_helpers.ts";
+import { QueuePool } from "../src/queue_pool.ts";
 import { rejection } from "../src/_test_helpers.ts";
 
 async function backendPid(client: pg.Client): Promise<number> {
@@ -17,6 +24,17 @@ async function backendPid(client: pg.Client): Promise<number> {
     "SELECT pg_backend_pid() AS pid",
   );
   return rows[0]!.pid;
+}
+
+/**
+ * Resolves once node-postgres has read the ReadyForQuery that ends the last
+ * query (after a query's error, it may still be on its way).
+ */
+async function readyForQuery(client: pg.Client): Promise<void> {
+  if (Reflect.get(client, "readyForQuery") !== false) return;
+  await new Promise<void>((resolve) => {
+    client.connection.once("readyForQuery", () => resolve());
+  });
 }
 
 Deno.test("PgDialect against a live PostgreSQL", async (t) => {
@@ -63,6 +81,7 @@ Deno.test("PgDialect against a live PostgreSQL", async (t) => {
           await client.query("SELECT 1");
           assert.equal(PG_DIALECT.inTransaction(client), true);
           await rejection(client.query("SELECT * FROM no_such_table"));
+          await readyForQuery(client); // the status after an error comes apart
           assert.equal(PG_DIALECT.inTransaction(client), true); // status E
           await PG_DIALECT.rollback(client);
           assert.equal(PG_DIALECT.inTransaction(client), false);
@@ -190,6 +209,62 @@ Deno.test("PgDialect against a live PostgreSQL", async (t) => {
           await PG_DIALECT.close(client);
         }
         assert.equal(PG_DIALECT.isBusy(client), false); // closed
+      },
+    );
+
+    await t.step(
+      "an error read before its ReadyForQuery: not busy, the transaction status unknown, so a return rolls back",
+      async () => {
+        await using proxy = readyForQueryProxy(cluster.port);
+        const url = new URL(cluster.url);
+        url.port = String(proxy.port);
+        const viaProxy = pgCreator(url.href);
+        // One simple-protocol query: BEGIN opens a transaction, the division
+        // fails in it, and the ReadyForQuery after the error says "E".
+        const failing = "BEGIN; SELECT 1/0";
+
+        const client = await viaProxy();
+        try {
+          assert.equal(PG_DIALECT.inTransaction(client), false);
+          const held = proxy.holdReadyAfterError();
+          await rejection(client.query(failing));
+          await held;
+          assert.equal(PG_DIALECT.isBusy(client), false); // answered by its error
+          // The last status seen ("I", before BEGIN) is stale: unknown.
+          assert.equal(PG_DIALECT.inTransaction(client), undefined);
+          const rolledBack = PG_DIALECT.rollback(client); // waits for the ReadyForQuery
+          proxy.release();
+          await rolledBack;
+          assert.equal(PG_DIALECT.inTransaction(client), false);
+          const { rows } = await client.query("SELECT 1 AS one");
+          assert.equal(rows[0].one, 1);
+        } finally {
+          await PG_DIALECT.close(client);
+        }
+
+        // The same through a pool: the return rolls back, the next holder
+        // is not left in the failed transaction.
+        await using pool = new QueuePool(viaProxy, {
+          dialect: PG_DIALECT,
+          poolSize: 1,
+          maxOverflow: 0,
+        });
+        let driver: PgClient;
+        {
+          const conn = await pool.connect();
+          driver = conn.driverConnection!;
+          const held = proxy.holdReadyAfterError();
+          await rejection(driver.query(failing));
+          await held;
+          const returned = conn.close();
+          proxy.release();
+          await returned;
+        }
+        await using conn = await pool.connect();
+        assert.equal(conn.driverConnection, driver);
+        assert.equal(PG_DIALECT.inTransaction(driver), false);
+        const { rows } = await driver.query("SELECT 2 AS two");
+        assert.equal(rows[0].two, 2);
       },
     );
 
