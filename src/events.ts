@@ -190,7 +190,8 @@ export interface ListenOptions {
 
 /**
  * A legacy listener object (SQLAlchemy's `PoolListener`): only the methods
- * present are subscribed.
+ * present are subscribed. A hook that is present (not `undefined`) but not
+ * a function is rejected with `TypeError`.
  *
  * @typeParam C The driver connection type.
  *
