@@ -7,6 +7,13 @@
  * during a dispatch takes effect from the next one, and a pool without
  * listeners checks one array length per event.
  *
+ * Registrations live in doubly linked lists (one for the class-level
+ * listeners, one per pool), each record its own node, indexed by listener
+ * function; records sharing an `AbortSignal` form a group with one abort
+ * listener. So adding (first or last), disposing, `off()` and each removal
+ * on abort are O(1), whatever the number of listeners; the compiled arrays
+ * are rebuilt once, at the next dispatch.
+ *
  * @module
  */
 
@@ -16,37 +23,157 @@ import {
   type PoolListenerFn,
 } from "./events.ts";
 
-/** One registration. */
+/** One registration: a node of its list and of its signal's group. */
 export class ListenerRecord {
   readonly event: PoolEventName;
   readonly fn: PoolListenerFn;
   readonly once: boolean;
-  removed = false;
+  /** For a class-level record, the class whose instances get it; `null` for an instance record. */
+  // deno-lint-ignore ban-types -- any class constructor.
+  readonly target: Function | null;
   /** A `once` record already called (removal alone does not stop a dispatch in progress). */
   consumed = false;
   /** The abort signal it was registered with, if any (carried by `recreate()`). */
   signal: AbortSignal | undefined = undefined;
-  /** Set while registered with an abort signal. */
-  detachSignal: (() => void) | null = null;
-  constructor(event: PoolEventName, fn: PoolListenerFn, once: boolean) {
+  /** The list holding it; `null` once removed (a dispatch already in progress still calls it). */
+  list: RecordList | null = null;
+  prev: ListenerRecord | null = null;
+  next: ListenerRecord | null = null;
+  /** The group of its signal, while registered with one. */
+  group: SignalGroup | null = null;
+  signalPrev: ListenerRecord | null = null;
+  signalNext: ListenerRecord | null = null;
+  constructor(
+    event: PoolEventName,
+    fn: PoolListenerFn,
+    once: boolean,
+    // deno-lint-ignore ban-types -- any class constructor.
+    target: Function | null,
+  ) {
     this.event = event;
     this.fn = fn;
     this.once = once;
+    this.target = target;
   }
 }
 
-/** A class-level registration: applies to instances of `target` and its subclasses. */
-interface ClassRecord {
-  // deno-lint-ignore ban-types -- any class constructor.
-  readonly target: Function;
-  readonly record: ListenerRecord;
+/**
+ * Registrations in order, in a doubly linked list, indexed by listener
+ * function for `off()`.
+ */
+class RecordList {
+  head: ListenerRecord | null = null;
+  tail: ListenerRecord | null = null;
+  /** Bumped on every change, so compiled views know when to rebuild. */
+  version = 0;
+  readonly #byFn = new Map<PoolListenerFn, Set<ListenerRecord>>();
+
+  /** Adds `record` last, or first when `first`. */
+  add(record: ListenerRecord, first: boolean): void {
+    record.list = this;
+    if (this.head === null) {
+      this.head = this.tail = record;
+    } else if (first) {
+      record.next = this.head;
+      this.head.prev = record;
+      this.head = record;
+    } else {
+      record.prev = this.tail;
+      this.tail!.next = record;
+      this.tail = record;
+    }
+    const same = this.#byFn.get(record.fn);
+    if (same === undefined) this.#byFn.set(record.fn, new Set([record]));
+    else same.add(record);
+    this.version++;
+  }
+
+  /** Unlinks `record`, which this list holds. */
+  delete(record: ListenerRecord): void {
+    const { prev, next } = record;
+    if (prev === null) this.head = next;
+    else prev.next = next;
+    if (next === null) this.tail = prev;
+    else next.prev = prev;
+    record.prev = record.next = null;
+    record.list = null;
+    const same = this.#byFn.get(record.fn)!;
+    same.delete(record);
+    if (same.size === 0) this.#byFn.delete(record.fn);
+    this.version++;
+  }
+
+  /** The records of `fn`, any event, if there are any. */
+  withFn(fn: unknown): ReadonlySet<ListenerRecord> | undefined {
+    return this.#byFn.get(fn as PoolListenerFn);
+  }
+}
+
+/** The records registered with one `AbortSignal`, and its one abort listener. */
+class SignalGroup {
+  head: ListenerRecord | null = null;
+  tail: ListenerRecord | null = null;
+  readonly signal: AbortSignal;
+  readonly onAbort: () => void;
+  constructor(signal: AbortSignal) {
+    this.signal = signal;
+    this.onAbort = () => {
+      // Each removal leaves the group; the last one removes the abort
+      // listener and the map entry.
+      while (this.head !== null) removeRecord(this.head);
+    };
+  }
+}
+
+/**
+ * The group of each signal that has registrations, across every pool and
+ * the class-level list. Weak, so that the map never keeps a signal alive.
+ */
+const groups = new WeakMap<AbortSignal, SignalGroup>();
+
+function joinGroup(record: ListenerRecord, signal: AbortSignal): void {
+  record.signal = signal;
+  let group = groups.get(signal);
+  if (group === undefined) {
+    group = new SignalGroup(signal);
+    groups.set(signal, group);
+    signal.addEventListener("abort", group.onAbort, { once: true });
+  }
+  record.group = group;
+  const tail = group.tail;
+  record.signalPrev = tail;
+  if (tail === null) group.head = record;
+  else tail.signalNext = record;
+  group.tail = record;
+}
+
+function leaveGroup(record: ListenerRecord): void {
+  const group = record.group!;
+  const { signalPrev: prev, signalNext: next } = record;
+  if (prev === null) group.head = next;
+  else prev.signalNext = next;
+  if (next === null) group.tail = prev;
+  else next.signalPrev = prev;
+  record.signalPrev = record.signalNext = null;
+  record.group = null;
+  if (group.head === null) {
+    group.signal.removeEventListener("abort", group.onAbort);
+    groups.delete(group.signal);
+  }
+}
+
+/** Removes a registration from its list and its signal's group; a no-op once removed. */
+function removeRecord(record: ListenerRecord): void {
+  const list = record.list;
+  if (list === null) return;
+  list.delete(record);
+  if (record.group !== null) leaveGroup(record);
 }
 
 const EVENT_SET: ReadonlySet<string> = new Set(POOL_EVENT_NAMES);
 
-/** Bumped on every change, so instances know when to recompile. */
-let version = 0;
-const classRecords: ClassRecord[] = [];
+/** The class-level registrations, every class together. */
+const classRecords = new RecordList();
 
 /** Compiled listeners of one pool: one frozen array per event. */
 export type CompiledListeners = Readonly<
@@ -116,20 +243,22 @@ function checkAddOptions(options: unknown, action: string): AddOptions {
 }
 
 /**
- * Validates one registration (event name, listener, options), lets `store`
- * keep its record, and ties the record's removal to the `signal` option and
- * to the returned disposable. With an already aborted signal nothing is
- * stored.
+ * Validates one registration (event name, listener, options), adds its
+ * record to `list` (first when `insert`), and ties the record's removal to
+ * the `signal` option and to the returned disposable. With an already
+ * aborted signal nothing is stored.
  *
- * @param store Keeps the record (at the front when `insert`); returns the
- *   function that removes it.
+ * @param target The class of a class-level registration; `null` for an
+ *   instance one.
  */
 function register(
   event: unknown,
   fn: unknown,
   options: unknown,
   action: string,
-  store: (record: ListenerRecord, insert: boolean) => () => void,
+  // deno-lint-ignore ban-types -- any class constructor.
+  target: Function | null,
+  list: RecordList,
 ): Disposable {
   checkEventName(event, action);
   checkListener(fn, action);
@@ -138,35 +267,20 @@ function register(
     action,
   );
   if (signal?.aborted) return NOOP_DISPOSABLE;
-  const record = new ListenerRecord(event, fn as PoolListenerFn, once);
-  const remove = store(record, insert);
-  bindSignal(record, signal, remove);
-  return makeDisposable(remove);
+  const record = new ListenerRecord(
+    event,
+    fn as PoolListenerFn,
+    once,
+    target,
+  );
+  list.add(record, insert);
+  if (signal !== undefined) joinGroup(record, signal);
+  return { [Symbol.dispose]: () => removeRecord(record) };
 }
 
-function makeDisposable(remove: () => void): Disposable {
-  return { [Symbol.dispose]: remove };
-}
-
-const NOOP_DISPOSABLE: Disposable = Object.freeze(makeDisposable(() => {}));
-
-function bindSignal(
-  record: ListenerRecord,
-  signal: AbortSignal | undefined,
-  remove: () => void,
-): void {
-  if (signal === undefined) return;
-  record.signal = signal;
-  const onAbort = (): void => remove();
-  signal.addEventListener("abort", onAbort, { once: true });
-  record.detachSignal = () => signal.removeEventListener("abort", onAbort);
-}
-
-function unbind(record: ListenerRecord): void {
-  record.removed = true;
-  record.detachSignal?.();
-  record.detachSignal = null;
-}
+const NOOP_DISPOSABLE: Disposable = Object.freeze({
+  [Symbol.dispose]: (): void => {},
+});
 
 /**
  * Registers a class-level listener (static `Pool.on()`).
@@ -185,22 +299,9 @@ export function addClassListener(
     fn,
     options,
     "add class-level listener",
-    (record, insert) => {
-      const entry: ClassRecord = { target, record };
-      if (insert) classRecords.unshift(entry);
-      else classRecords.push(entry);
-      version++;
-      return () => removeClassRecord(entry);
-    },
+    target,
+    classRecords,
   );
-}
-
-function removeClassRecord(entry: ClassRecord): void {
-  const index = classRecords.indexOf(entry);
-  if (index === -1) return;
-  classRecords.splice(index, 1);
-  unbind(entry.record);
-  version++;
 }
 
 /**
@@ -213,13 +314,9 @@ export function removeClassListener(
   fn: unknown,
 ): void {
   checkEventName(event, "remove class-level listener");
-  for (let i = classRecords.length - 1; i >= 0; i--) {
-    const entry = classRecords[i]!;
-    if (
-      entry.target === target && entry.record.event === event &&
-      entry.record.fn === fn
-    ) {
-      removeClassRecord(entry);
+  for (const record of classRecords.withFn(fn) ?? []) {
+    if (record.target === target && record.event === event) {
+      removeRecord(record);
     }
   }
 }
@@ -227,11 +324,10 @@ export function removeClassListener(
 /** The listeners of one pool instance, plus the compiled view with the class-level ones. */
 export class InstanceListeners {
   readonly #owner: object;
-  #records: ListenerRecord[] = [];
-  #compiledVersion = -1;
+  readonly #records = new RecordList();
   #compiled: CompiledListeners | null = null;
-  #localVersion = 0;
-  #compiledLocal = -1;
+  #compiledClassVersion = -1;
+  #compiledVersion = -1;
 
   /** @param owner The pool; class-level listeners apply when `owner instanceof target`. */
   constructor(owner: object) {
@@ -240,42 +336,31 @@ export class InstanceListeners {
 
   /** Registers an instance listener. */
   add(event: unknown, fn: unknown, options?: unknown): Disposable {
-    return register(event, fn, options, "add listener", (record, insert) => {
-      this.#insert(record, insert);
-      return () => this.#remove(record);
-    });
+    return register(event, fn, options, "add listener", null, this.#records);
   }
 
   /** Copies the records of another pool, for `recreate()`. */
   copyFrom(other: InstanceListeners): void {
-    for (const record of other.#records) {
-      const copy = new ListenerRecord(record.event, record.fn, record.once);
-      this.#insert(copy, false);
+    const records = other.#records;
+    for (let record = records.head; record !== null; record = record.next) {
+      const copy = new ListenerRecord(
+        record.event,
+        record.fn,
+        record.once,
+        null,
+      );
+      this.#records.add(copy, false);
       // Aborting the original's signal removes the copy too.
-      bindSignal(copy, record.signal, () => this.#remove(copy));
+      if (record.signal !== undefined) joinGroup(copy, record.signal);
     }
-  }
-
-  #insert(record: ListenerRecord, first: boolean): void {
-    if (first) this.#records.unshift(record);
-    else this.#records.push(record);
-    this.#localVersion++;
-  }
-
-  #remove(record: ListenerRecord): void {
-    const index = this.#records.indexOf(record);
-    if (index === -1) return;
-    this.#records.splice(index, 1);
-    unbind(record);
-    this.#localVersion++;
   }
 
   /** Removes instance registrations of `fn` for `event`. */
   remove(event: unknown, fn: unknown): void {
     checkEventName(event, "remove listener");
-    for (let i = this.#records.length - 1; i >= 0; i--) {
-      const record = this.#records[i]!;
-      if (record.event === event && record.fn === fn) this.#remove(record);
+    // Deleting the current element of a Set while iterating it is safe.
+    for (const record of this.#records.withFn(fn) ?? []) {
+      if (record.event === event) removeRecord(record);
     }
   }
 
@@ -283,30 +368,38 @@ export class InstanceListeners {
   consumeOnce(record: ListenerRecord): boolean {
     if (record.consumed) return false;
     record.consumed = true;
-    if (record.removed) return true; // removed during this dispatch: still called (§9.1)
-    this.#remove(record);
-    if (!record.removed) {
-      // A class-level record.
-      const entry = classRecords.find((c) => c.record === record);
-      if (entry !== undefined) removeClassRecord(entry);
-    }
+    // Already removed during this dispatch: still called, like any other.
+    removeRecord(record);
     return true;
   }
 
   /** The compiled listeners, class-level first, rebuilt only when something changed. */
   get compiled(): CompiledListeners {
     if (
-      this.#compiled !== null && this.#compiledVersion === version &&
-      this.#compiledLocal === this.#localVersion
+      this.#compiled !== null &&
+      this.#compiledClassVersion === classRecords.version &&
+      this.#compiledVersion === this.#records.version
     ) {
       return this.#compiled;
     }
     const lists = {} as Record<PoolEventName, ListenerRecord[]>;
     for (const name of POOL_EVENT_NAMES) lists[name] = [];
-    for (const { target, record } of classRecords) {
-      if (this.#owner instanceof target) lists[record.event].push(record);
+    for (
+      let record = classRecords.head;
+      record !== null;
+      record = record.next
+    ) {
+      if (this.#owner instanceof record.target!) {
+        lists[record.event].push(record);
+      }
     }
-    for (const record of this.#records) lists[record.event].push(record);
+    for (
+      let record = this.#records.head;
+      record !== null;
+      record = record.next
+    ) {
+      lists[record.event].push(record);
+    }
     const compiled = {} as Record<PoolEventName, readonly ListenerRecord[]>;
     for (const name of POOL_EVENT_NAMES) {
       compiled[name] = lists[name].length === 0
@@ -314,8 +407,8 @@ export class InstanceListeners {
         : Object.freeze(lists[name]);
     }
     this.#compiled = Object.freeze(compiled);
-    this.#compiledVersion = version;
-    this.#compiledLocal = this.#localVersion;
+    this.#compiledClassVersion = classRecords.version;
+    this.#compiledVersion = this.#records.version;
     return this.#compiled;
   }
 }

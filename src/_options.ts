@@ -1,7 +1,8 @@
 /**
- * Strict validation of pool options (D10): unknown keys and wrong types throw
- * `TypeError`, out-of-range numbers `RangeError`, at construction, with a
- * message naming the option and the value received.
+ * Strict validation of pool options (D10): options that are not a plain
+ * object, unknown keys and wrong types throw `TypeError`, out-of-range
+ * numbers `RangeError`, at construction, with a message naming the option
+ * and the value received. Only own enumerable keys are read.
  *
  * @module
  */
@@ -30,6 +31,67 @@ export const COMMON_KEYS: readonly string[] = [
   "validationTimeoutMs",
 ];
 
+/**
+ * Constructors of built-in objects that {@linkcode describe} names by kind
+ * ("a Map") rather than as "an instance of …".
+ */
+// deno-lint-ignore ban-types -- built-in constructors of every shape.
+const BUILT_INS: ReadonlySet<Function> = new Set<Function>([
+  Map,
+  Set,
+  WeakMap,
+  WeakSet,
+  Date,
+  RegExp,
+  Promise,
+  Error,
+  ArrayBuffer,
+  DataView,
+  Uint8Array,
+]);
+
+/**
+ * The nearest `constructor` an object inherits: the value of the first
+ * own `constructor` property along its prototype chain (the object's own
+ * properties are not looked at), or `null` for a chain without one.
+ */
+// deno-lint-ignore ban-types -- any constructor.
+function constructorOf(value: object): Function | null {
+  for (
+    let proto: object | null = Object.getPrototypeOf(value);
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    const own = Object.getOwnPropertyDescriptor(proto, "constructor");
+    if (own !== undefined) {
+      return typeof own.value === "function" ? own.value : null;
+    }
+  }
+  return null;
+}
+
+/** `Object` itself, or another realm's `Object`. */
+// deno-lint-ignore ban-types -- any constructor.
+function isObjectConstructor(ctor: Function): boolean {
+  return ctor === Object ||
+    (ctor.name === "Object" && typeof ctor.prototype === "object" &&
+      ctor.prototype !== null &&
+      Object.getPrototypeOf(ctor.prototype) === null);
+}
+
+/**
+ * Whether `value` is a plain object: an object literal, an
+ * `Object.create(null)` object, or an object whose prototypes are plain
+ * objects. Arrays, functions, `Map`s and class instances are not.
+ */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return false;
+  }
+  const ctor = constructorOf(value);
+  return ctor === null || isObjectConstructor(ctor);
+}
+
 /** Renders a received value for an error message. */
 export function describe(value: unknown): string {
   if (typeof value === "string") return `"${value}"`;
@@ -37,31 +99,46 @@ export function describe(value: unknown): string {
   if (typeof value === "symbol") return value.toString();
   if (typeof value === "function") return "a function";
   if (Array.isArray(value)) return "an array";
-  if (value !== null && typeof value === "object") return "an object";
+  if (value !== null && typeof value === "object") {
+    const ctor = constructorOf(value);
+    if (ctor === null || isObjectConstructor(ctor)) return "an object";
+    if (BUILT_INS.has(ctor)) {
+      return `${/^[AEIOU]/.test(ctor.name) ? "an" : "a"} ${ctor.name}`;
+    }
+    return ctor.name === ""
+      ? "an instance of an anonymous class"
+      : `an instance of ${ctor.name}`;
+  }
   return String(value);
 }
 
-/** Throws `TypeError` for keys not in `allowed`; returns the options as a record. */
+/**
+ * Throws `TypeError` unless `options` is `undefined` or a plain object,
+ * and for keys not in `allowed`. Returns a null-prototype copy of the own
+ * enumerable keys: inherited keys are never read as options.
+ */
 export function checkKeys(
   options: unknown,
   allowed: ReadonlySet<string>,
   className: string,
 ): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (
-    options === null || typeof options !== "object" || Array.isArray(options)
-  ) {
+  const record: Record<string, unknown> = Object.create(null);
+  if (options === undefined) return record;
+  if (!isPlainObject(options)) {
     throw new TypeError(
-      `${ACTION}: options must be an object, received ${describe(options)}`,
+      `${ACTION}: options must be a plain object, received ${
+        describe(options)
+      }`,
     );
   }
-  const record = options as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (!allowed.has(key) && record[key] !== undefined) {
+  for (const key of Object.keys(options)) {
+    const value = options[key];
+    if (!allowed.has(key) && value !== undefined) {
       throw new TypeError(
         `${ACTION}: unknown option "${key}" for ${className}`,
       );
     }
+    if (value !== undefined) record[key] = value;
   }
   return record;
 }
@@ -120,6 +197,63 @@ export function checkBoolean(
     );
   }
   return value;
+}
+
+/**
+ * The optional methods of {@linkcode Dialect}: each one present must be a
+ * function.
+ */
+const DIALECT_METHODS = [
+  "rollback",
+  "commit",
+  "close",
+  "terminate",
+  "ping",
+  "isDisconnect",
+  "inTransaction",
+  "isBusy",
+  "isClosed",
+] as const satisfies readonly Exclude<keyof Dialect<unknown>, "name">[];
+
+/** Fails to type-check when a method of `Dialect` is missing from {@linkcode DIALECT_METHODS}. */
+const _everyDialectMethod: [
+  Exclude<
+    Exclude<keyof Dialect<unknown>, "name">,
+    typeof DIALECT_METHODS[number]
+  >,
+] extends [never] ? true : never = true;
+
+/** The hooks of a legacy listener object, in SQLAlchemy's order. */
+export const LEGACY_EVENTS = [
+  "connect",
+  "firstConnect",
+  "checkout",
+  "checkin",
+] as const satisfies readonly (keyof PoolListener<unknown>)[];
+
+/**
+ * Throws `TypeError` when a hook of a legacy listener object is present
+ * (not `undefined`) but not a function. Hooks may be inherited (methods of
+ * a class).
+ *
+ * @param action The failed action, for the message.
+ * @param prefix Put before the hook name in the message, e.g. `listeners[0].`.
+ */
+export function checkLegacyHooks(
+  listener: object,
+  action: string,
+  prefix: string,
+): void {
+  for (const name of LEGACY_EVENTS) {
+    const hook: unknown = (listener as Record<string, unknown>)[name];
+    if (hook !== undefined && typeof hook !== "function") {
+      throw new TypeError(
+        `${action}: "${prefix}${name}" must be a function, received ${
+          describe(hook)
+        }`,
+      );
+    }
+  }
 }
 
 /** Common options, normalised. */
@@ -192,7 +326,9 @@ export function checkCommon<C>(
     resetOnReturn = null;
   } else {
     throw new TypeError(
-      `Invalid value for 'resetOnReturn': ${describe(reset)}`,
+      `${ACTION}: "resetOnReturn" must be "rollback", "commit", true, false or null, received ${
+        describe(reset)
+      }`,
     );
   }
 
@@ -233,6 +369,9 @@ export function checkCommon<C>(
       }`,
     );
   }
+  listeners.forEach((listener: object, index) =>
+    checkLegacyHooks(listener, ACTION, `listeners[${index}].`)
+  );
 
   const dialect = record.dialect ?? DEFAULT_DIALECT;
   if (
@@ -244,6 +383,16 @@ export function checkCommon<C>(
         describe(dialect)
       }`,
     );
+  }
+  for (const method of DIALECT_METHODS) {
+    const member: unknown = (dialect as Dialect<C>)[method];
+    if (member !== undefined && typeof member !== "function") {
+      throw new TypeError(
+        `${ACTION}: "dialect.${method}" must be a function, received ${
+          describe(member)
+        }`,
+      );
+    }
   }
 
   const prePing = checkBoolean(record, "prePing", false);
@@ -260,6 +409,18 @@ export function checkCommon<C>(
     throw new TypeError(
       `${ACTION}: "clock" must be a function, received ${describe(clock)}`,
     );
+  }
+  if (clock !== defaultClock) {
+    // One reading up front: a clock returning NaN or Infinity would make
+    // every deadline unreachable and every age unmeasurable.
+    const reading: unknown = clock();
+    if (typeof reading !== "number" || !Number.isFinite(reading)) {
+      throw new TypeError(
+        `${ACTION}: "clock" must return a finite number, received ${
+          describe(reading)
+        }`,
+      );
+    }
   }
 
   return {

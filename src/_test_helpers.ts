@@ -83,3 +83,21 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Counts `addEventListener` and `removeEventListener` calls on a signal. */
+export function countListeners(
+  signal: AbortSignal,
+): { added: number; removed: number } {
+  const counts = { added: 0, removed: 0 };
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((...args: Parameters<typeof add>) => {
+    counts.added++;
+    return add(...args);
+  }) as typeof signal.addEventListener;
+  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+    counts.removed++;
+    return remove(...args);
+  }) as typeof signal.removeEventListener;
+  return counts;
+}

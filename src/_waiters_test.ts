@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { WaiterQueue } from "./_waiters.ts";
 import { FakeClock } from "./_test_fake_driver.ts";
-import { sleep, watch } from "./_test_helpers.ts";
+import { countListeners, sleep, watch } from "./_test_helpers.ts";
 
 class Timeout extends Error {
   constructor() {
@@ -12,24 +12,6 @@ class Timeout extends Error {
 
 function makeTimeout(): Timeout {
   return new Timeout();
-}
-
-/** Counts `addEventListener` and `removeEventListener` calls on a signal. */
-function countListeners(
-  signal: AbortSignal,
-): { added: number; removed: number } {
-  const counts = { added: 0, removed: 0 };
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<typeof add>) => {
-    counts.added++;
-    return add(...args);
-  }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
-    counts.removed++;
-    return remove(...args);
-  }) as typeof signal.removeEventListener;
-  return counts;
 }
 
 Deno.test("WaiterQueue.grant() serves waiters in FIFO order", async () => {

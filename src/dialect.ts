@@ -8,7 +8,10 @@
  * A driver adapter: how the pool rolls back, commits, closes and pings one
  * kind of driver connection. Every method may return a value or a promise;
  * the pool awaits only real promises. A dialect is shared by every
- * connection of a pool and holds no per-connection state.
+ * connection of a pool and holds no per-connection state. Every method is
+ * optional, and may be inherited (a class instance works); one that is
+ * present (not `undefined`) must be a function: the pool constructor
+ * throws `TypeError` otherwise.
  *
  * @typeParam C The driver connection type.
  *

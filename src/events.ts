@@ -172,7 +172,12 @@ export const POOL_EVENT_NAMES: readonly PoolEventName[] = Object.freeze(
  * ```
  */
 export interface ListenOptions {
-  /** Aborting it removes the listener; an already-aborted signal registers nothing. */
+  /**
+   * Aborting it removes the listener; an already-aborted signal registers
+   * nothing. Any number of listeners, on any pools and classes, may share
+   * one signal: it gets a single abort listener, and aborting it removes
+   * them all in time linear in their number.
+   */
   signal?: AbortSignal;
   /**
    * Remove the listener before its first call.
@@ -190,7 +195,8 @@ export interface ListenOptions {
 
 /**
  * A legacy listener object (SQLAlchemy's `PoolListener`): only the methods
- * present are subscribed.
+ * present are subscribed. A hook that is present (not `undefined`) but not
+ * a function is rejected with `TypeError`.
  *
  * @typeParam C The driver connection type.
  *

@@ -20,6 +20,7 @@ import {
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
+import { countListeners } from "./_test_helpers.ts";
 
 /** A subclass, to check class-level scoping. */
 class MyPool<C> extends QueuePool<C> {}
@@ -465,6 +466,214 @@ Deno.test("a listener that throws skips the remaining listeners of that dispatch
   await assert.rejects(proxy.close(), (e) => e === failure);
   assert.deepEqual(calls, ["first"]);
   assert.equal(pool.checkedIn(), 1);
+});
+
+// ------------------------------------------------------------------ Many listeners
+
+/** Enough listeners that removing them one by one in linear time each would take seconds. */
+const MANY = 20_000;
+
+/**
+ * An honest, generous bound on removing {@linkcode MANY} listeners: the
+ * requirement is under 100 ms, and quadratic removal took seconds. Kept
+ * high so that a loaded two-core CI machine does not flake.
+ */
+const REMOVAL_BOUND_MS = 1_000;
+
+/** Runs `fn` and returns how many milliseconds it took. */
+function timed(fn: () => void): number {
+  const start = performance.now();
+  fn();
+  return performance.now() - start;
+}
+
+Deno.test("aborting a signal shared by 20,000 instance listeners removes them all at once, in well under a second", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const controller = new AbortController();
+  let removedCalls = 0;
+  let keptCalls = 0;
+  for (let i = 0; i < MANY; i++) {
+    pool.on("checkout", () => void removedCalls++, {
+      signal: controller.signal,
+      insert: i % 2 === 0,
+    });
+  }
+  pool.on("checkout", () => void keptCalls++);
+  await cycle(pool);
+  assert.equal(removedCalls, MANY);
+  const elapsed = timed(() => controller.abort());
+  await cycle(pool);
+  assert.equal(removedCalls, MANY);
+  assert.equal(keptCalls, 2);
+  assert.ok(
+    elapsed < REMOVAL_BOUND_MS,
+    `abort took ${elapsed.toFixed(1)} ms`,
+  );
+});
+
+Deno.test("aborting a signal shared by 20,000 class-level listeners removes them all at once, in well under a second", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const controller = new AbortController();
+  let calls = 0;
+  try {
+    for (let i = 0; i < MANY; i++) {
+      QueuePool.on("checkout", () => void calls++, {
+        signal: controller.signal,
+        insert: i % 2 === 0,
+      });
+    }
+    await cycle(pool);
+    assert.equal(calls, MANY);
+    const elapsed = timed(() => controller.abort());
+    await cycle(pool);
+    assert.equal(calls, MANY);
+    assert.ok(
+      elapsed < REMOVAL_BOUND_MS,
+      `abort took ${elapsed.toFixed(1)} ms`,
+    );
+  } finally {
+    controller.abort();
+  }
+});
+
+Deno.test("disposing 20,000 listeners that share a signal, newest first, takes well under a second and leaves the signal without a listener", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const controller = new AbortController();
+  const counts = countListeners(controller.signal);
+  let calls = 0;
+  const disposables: Disposable[] = [];
+  try {
+    for (let i = 0; i < MANY; i++) {
+      const options = { signal: controller.signal };
+      disposables.push(pool.on("checkout", () => void calls++, options));
+      disposables.push(QueuePool.on("checkin", () => void calls++, options));
+    }
+    await cycle(pool);
+    assert.equal(calls, 2 * MANY);
+    disposables.reverse();
+    const elapsed = timed(() => {
+      for (const disposable of disposables) disposable[Symbol.dispose]();
+    });
+    await cycle(pool);
+    assert.equal(calls, 2 * MANY);
+    assert.deepEqual(counts, { added: 1, removed: 1 });
+    assert.ok(
+      elapsed < REMOVAL_BOUND_MS,
+      `disposing took ${elapsed.toFixed(1)} ms`,
+    );
+  } finally {
+    for (const disposable of disposables) disposable[Symbol.dispose]();
+  }
+});
+
+Deno.test("pool.off() removes 20,000 distinct listeners, newest first, in well under a second", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const controller = new AbortController();
+  let calls = 0;
+  const listeners: (() => void)[] = [];
+  for (let i = 0; i < MANY; i++) {
+    const listener = () => void calls++;
+    listeners.push(listener);
+    pool.on("checkout", listener, { signal: controller.signal });
+  }
+  await cycle(pool);
+  assert.equal(calls, MANY);
+  listeners.reverse();
+  const elapsed = timed(() => {
+    for (const listener of listeners) pool.off("checkout", listener);
+  });
+  await cycle(pool);
+  assert.equal(calls, MANY);
+  assert.ok(
+    elapsed < REMOVAL_BOUND_MS,
+    `off() took ${elapsed.toFixed(1)} ms`,
+  );
+});
+
+Deno.test("listeners sharing a signal, on several pools and classes, add one abort listener to it and remove it with the last of them", async () => {
+  const driver = new FakeDriver();
+  const options = { dialect: driver.dialect };
+  await using a = new QueuePool(driver.creator, options);
+  await using b = new NullPool(driver.creator, options);
+  const controller = new AbortController();
+  const counts = countListeners(controller.signal);
+  const signal = controller.signal;
+  const disposables = [
+    a.on("checkout", () => {}, { signal }),
+    b.on("checkout", () => {}, { signal }),
+    Pool.on("connect", () => {}, { signal }),
+    NullPool.on("checkin", () => {}, { signal, once: true }),
+  ];
+  assert.deepEqual(counts, { added: 1, removed: 0 });
+  for (const disposable of disposables.slice(0, 3)) {
+    disposable[Symbol.dispose]();
+  }
+  assert.deepEqual(counts, { added: 1, removed: 0 });
+  await cycle(b); // the once listener is removed before its call
+  assert.deepEqual(counts, { added: 1, removed: 1 });
+  // A new registration after that adds the listener again.
+  using _again = a.on("checkout", () => {}, { signal });
+  assert.deepEqual(counts, { added: 2, removed: 1 });
+  controller.abort();
+});
+
+Deno.test("aborting a shared signal keeps the order of the remaining listeners: class-level first, insert: true first in its group", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const order: string[] = [];
+  const push = (name: string) => () => void order.push(name);
+  pool.on("checkout", push("one"));
+  pool.on("checkout", push("two"), { signal });
+  pool.on("checkout", push("three"), { insert: true });
+  pool.on("checkout", push("four"), { signal, insert: true });
+  pool.on("checkout", push("five"));
+  using _k1 = QueuePool.on("checkout", push("class-1"), { signal });
+  using _k2 = QueuePool.on("checkout", push("class-2"));
+  using _k3 = Pool.on("checkout", push("class-3"), { insert: true });
+  await cycle(pool);
+  assert.deepEqual(order, [
+    "class-3",
+    "class-1",
+    "class-2",
+    "four",
+    "three",
+    "one",
+    "two",
+    "five",
+  ]);
+  order.length = 0;
+  controller.abort();
+  pool.on("checkout", push("six"));
+  pool.on("checkout", push("seven"), { insert: true });
+  await cycle(pool);
+  assert.deepEqual(order, [
+    "class-3",
+    "class-2",
+    "seven",
+    "three",
+    "one",
+    "five",
+    "six",
+  ]);
+});
+
+Deno.test("pool.off() removes every registration of the listener for that event only", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const calls: string[] = [];
+  const listener = (..._args: unknown[]) => void calls.push("listener");
+  pool.on("checkout", listener);
+  pool.on("checkout", listener, { insert: true });
+  pool.on("checkin", listener);
+  pool.off("checkout", listener);
+  await cycle(pool);
+  assert.deepEqual(calls, ["listener"]); // the checkin one
 });
 
 // ------------------------------------------------------------------ P. Logging

@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import {
   AssertionPool,
+  AsyncAdaptedQueuePool,
+  type Creator,
   type Dialect,
   NullPool,
+  type Pool,
+  type PoolListener,
+  type PoolOptions,
   QueuePool,
   type QueuePoolOptions,
   StaticPool,
 } from "../mod.ts";
+import { SingletonContextPool } from "./singleton_context_pool.ts";
 import {
   type FakeConnection,
   fakeCreator,
@@ -78,7 +84,7 @@ Deno.test("QueuePool constructor rejects options that are not an object with Typ
     assertRejected(
       options,
       TypeError,
-      /^Cannot create pool: options must be an object/,
+      /^Cannot create pool: options must be a plain object, received /,
     );
   }
 });
@@ -268,27 +274,23 @@ Deno.test("QueuePool constructor rejects an unknown event name in events with Ty
   );
 });
 
-Deno.test("QueuePool constructor rejects an invalid resetOnReturn with TypeError (#3)", () => {
-  assertRejected(
-    { resetOnReturn: "none" },
-    TypeError,
-    `Invalid value for 'resetOnReturn': "none"`,
-  );
-  assertRejected(
-    { resetOnReturn: "ROLLBACK" },
-    TypeError,
-    `Invalid value for 'resetOnReturn': "ROLLBACK"`,
-  );
-  assertRejected(
-    { resetOnReturn: 0 },
-    TypeError,
-    `Invalid value for 'resetOnReturn': 0`,
-  );
-  assertRejected(
-    { resetOnReturn: {} },
-    TypeError,
-    /^Invalid value for 'resetOnReturn': /,
-  );
+Deno.test("QueuePool constructor rejects an invalid resetOnReturn with TypeError listing the allowed values", () => {
+  const allowed = `"rollback", "commit", true, false or null`;
+  for (
+    const [value, shown] of [
+      ["none", `"none"`],
+      ["ROLLBACK", `"ROLLBACK"`],
+      [0, "0"],
+      [{}, "an object"],
+      [new Map(), "a Map"],
+    ] as const
+  ) {
+    assertRejected(
+      { resetOnReturn: value },
+      TypeError,
+      `Cannot create pool: "resetOnReturn" must be ${allowed}, received ${shown}`,
+    );
+  }
 });
 
 Deno.test("QueuePool constructor accepts every valid resetOnReturn (#3)", async () => {
@@ -314,10 +316,11 @@ Deno.test("QueuePool constructor rejects prePing without a dialect ping with Typ
   const notAFunction = { name: "bad", ping: true } as unknown as Dialect<
     FakeConnection
   >;
+  // A ping that is not a function makes the dialect itself invalid.
   assertRejected(
     { prePing: true, dialect: notAFunction },
     TypeError,
-    /"prePing"/,
+    `Cannot create pool: "dialect.ping" must be a function, received true`,
   );
 });
 
@@ -343,4 +346,273 @@ Deno.test("QueuePool constructor validates before making any connection (#113)",
     RangeError,
   );
   assert.equal(driver.counts.create, undefined);
+});
+
+// ------------------------------------------------------------------ Every pool class
+
+/** A pool class, as the tests below construct it. */
+type PoolClass = new (
+  creator: Creator<FakeConnection>,
+  options?: PoolOptions<FakeConnection>,
+) => Pool<FakeConnection>;
+
+/** Every pool class: they all validate their options the same way. */
+const ALL_POOLS: readonly (readonly [string, PoolClass])[] = [
+  ["QueuePool", QueuePool],
+  ["AsyncAdaptedQueuePool", AsyncAdaptedQueuePool],
+  ["NullPool", NullPool],
+  ["StaticPool", StaticPool],
+  ["AssertionPool", AssertionPool],
+  ["SingletonContextPool", SingletonContextPool],
+];
+
+/** Asserts that every pool class rejects `options` with a TypeError whose message is `message`. */
+function assertEveryPoolRejects(options: unknown, message: string): void {
+  for (const [name, Pool] of ALL_POOLS) {
+    const driver = new FakeDriver();
+    assert.throws(
+      () => new Pool(driver.creator, options as PoolOptions<FakeConnection>),
+      (error: unknown) => {
+        assert(error instanceof TypeError, `${name}: got ${error}`);
+        assert.equal(error.message, message, name);
+        return true;
+      },
+    );
+    assert.equal(driver.counts.create, undefined, name);
+  }
+}
+
+/** Checks out and returns one connection. */
+async function cycle(pool: Pool<FakeConnection>): Promise<void> {
+  const proxy = await pool.connect();
+  await proxy.close();
+}
+
+const DIALECT_METHODS = [
+  "rollback",
+  "commit",
+  "close",
+  "terminate",
+  "ping",
+  "isDisconnect",
+  "inTransaction",
+  "isBusy",
+  "isClosed",
+] as const;
+
+Deno.test("every pool class rejects a dialect method that is present but not a function, naming the method and the value", () => {
+  for (const method of DIALECT_METHODS) {
+    for (
+      const [value, shown] of [
+        ["ROLLBACK", `"ROLLBACK"`],
+        [true, "true"],
+        [null, "null"],
+        [{}, "an object"],
+      ] as const
+    ) {
+      assertEveryPoolRejects(
+        { dialect: { name: "broken", [method]: value } },
+        `Cannot create pool: "dialect.${method}" must be a function, received ${shown}`,
+      );
+    }
+  }
+});
+
+Deno.test("every pool class accepts dialect methods that are inherited from a class, or explicitly undefined", async () => {
+  class ClassDialect implements Dialect<FakeConnection> {
+    readonly name = "class";
+    rollback(connection: FakeConnection): void {
+      connection.rollback();
+    }
+    close(connection: FakeConnection): void {
+      connection.close();
+    }
+  }
+  for (const [name, Pool] of ALL_POOLS) {
+    for (
+      const dialect of [
+        new ClassDialect(),
+        { name: "sparse", ping: undefined, isBusy: undefined },
+      ]
+    ) {
+      const driver = new FakeDriver();
+      await using pool = new Pool(driver.creator, {
+        dialect: dialect as Dialect<FakeConnection>,
+      });
+      await cycle(pool);
+      if (dialect instanceof ClassDialect) {
+        assert.equal(driver.counts.rollback, 1, name);
+      }
+    }
+  }
+});
+
+Deno.test("every pool class rejects a legacy listener in the listeners option whose hook is present but not a function", () => {
+  const events = ["connect", "firstConnect", "checkout", "checkin"] as const;
+  for (const [index, event] of events.entries()) {
+    const listeners = [
+      ...Array.from({ length: index }, () => ({ checkin: () => {} })),
+      { [event]: "log" },
+    ];
+    assertEveryPoolRejects(
+      { listeners },
+      `Cannot create pool: "listeners[${index}].${event}" must be a function, received "log"`,
+    );
+  }
+  assertEveryPoolRejects(
+    { listeners: [{ checkout: null }] },
+    `Cannot create pool: "listeners[0].checkout" must be a function, received null`,
+  );
+});
+
+Deno.test("addListener() rejects a listener whose hook is present but not a function, and subscribes none of its hooks", async () => {
+  for (const [name, Pool] of ALL_POOLS) {
+    const driver = new FakeDriver();
+    await using pool = new Pool(driver.creator, { dialect: driver.dialect });
+    const calls: string[] = [];
+    const listener = {
+      connect: () => void calls.push("connect"),
+      checkout: () => void calls.push("checkout"),
+      checkin: 42,
+    };
+    assert.throws(
+      () =>
+        pool.addListener(listener as unknown as PoolListener<FakeConnection>),
+      (error: unknown) => {
+        assert(error instanceof TypeError, `${name}: got ${error}`);
+        assert.equal(
+          error.message,
+          `Cannot add listener: "checkin" must be a function, received 42`,
+        );
+        return true;
+      },
+    );
+    await cycle(pool);
+    assert.deepEqual(calls, [], name);
+  }
+});
+
+Deno.test("every pool class rejects a clock that returns anything but a finite number, naming the clock and the reading", () => {
+  for (
+    const [reading, shown] of [
+      [NaN, "NaN"],
+      [Infinity, "Infinity"],
+      [-Infinity, "-Infinity"],
+      [undefined, "undefined"],
+      ["5", `"5"`],
+      [5n, "5n"],
+      [new Date(0), "a Date"],
+    ] as const
+  ) {
+    assertEveryPoolRejects(
+      { clock: () => reading },
+      `Cannot create pool: "clock" must return a finite number, received ${shown}`,
+    );
+  }
+});
+
+Deno.test("every pool class reads a given clock once at construction and accepts any finite reading", async () => {
+  for (const [name, Pool] of ALL_POOLS) {
+    for (const reading of [0, -1_000, 1e15]) {
+      let calls = 0;
+      await using _pool = new Pool(fakeCreator(), {
+        clock: () => (calls++, reading),
+      });
+      assert.equal(calls, 1, name);
+    }
+  }
+});
+
+Deno.test("every pool class rejects options that are not a plain object, naming what it received", () => {
+  class Settings {
+    poolSize = 1;
+  }
+  const anonymous = new (class {})();
+  for (
+    const [options, shown] of [
+      [new Map([["poolSize", 1]]), "a Map"],
+      [new Set(), "a Set"],
+      [new Date(0), "a Date"],
+      [new Settings(), "an instance of Settings"],
+      [anonymous, "an instance of an anonymous class"],
+      [[], "an array"],
+      [() => ({ poolSize: 1 }), "a function"],
+      [null, "null"],
+      [5, "5"],
+      ["poolSize", `"poolSize"`],
+    ] as const
+  ) {
+    assertEveryPoolRejects(
+      options,
+      `Cannot create pool: options must be a plain object, received ${shown}`,
+    );
+  }
+});
+
+Deno.test("pool options are read from their own keys only: inherited keys are ignored", async () => {
+  await using queue = new QueuePool(
+    fakeCreator(),
+    Object.create({ poolSize: 1 }),
+  );
+  assert.equal(queue.size(), 5);
+  for (const [name, Pool] of ALL_POOLS) {
+    const driver = new FakeDriver();
+    // An inherited unknown key is not an error, and an inherited
+    // resetOnReturn: null does not turn the reset off.
+    const options = Object.create({ resetOnReturn: null, bogus: 1 });
+    options.dialect = driver.dialect;
+    await using pool = new Pool(driver.creator, options);
+    await cycle(pool);
+    assert.equal(driver.counts.rollback, 1, name);
+  }
+});
+
+Deno.test("every pool class accepts options in a null-prototype object", async () => {
+  await using queue = new QueuePool(
+    fakeCreator(),
+    Object.assign(Object.create(null), { poolSize: 2, maxOverflow: 0 }),
+  );
+  assert.equal(queue.size(), 2);
+  for (const [name, Pool] of ALL_POOLS) {
+    const driver = new FakeDriver();
+    const options = Object.assign(Object.create(null), {
+      dialect: driver.dialect,
+      resetOnReturn: "commit",
+    });
+    await using pool = new Pool(driver.creator, options);
+    await cycle(pool);
+    assert.equal(driver.counts.commit, 1, name);
+  }
+});
+
+Deno.test("recreate() on every pool class re-validates and reuses the stored options", async () => {
+  class ClassDialect implements Dialect<FakeConnection> {
+    readonly name = "class";
+    commit(connection: FakeConnection): void {
+      connection.commit();
+    }
+    close(connection: FakeConnection): void {
+      connection.close();
+    }
+  }
+  for (const [name, Pool] of ALL_POOLS) {
+    const driver = new FakeDriver();
+    let connects = 0;
+    let readings = 0;
+    const options = Object.assign(Object.create(null), {
+      dialect: new ClassDialect(),
+      resetOnReturn: "commit",
+      clock: () => readings++,
+      listeners: [{ connect: () => void connects++ }],
+    });
+    const old = new Pool(driver.creator, options);
+    await old.dispose();
+    await using pool = old.recreate();
+    await using again = pool.recreate();
+    assert.equal(readings, 3, name);
+    await cycle(pool);
+    await cycle(again);
+    assert.equal(driver.counts.commit, 2, name);
+    assert.equal(connects, 2, name);
+  }
 });

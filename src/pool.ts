@@ -19,7 +19,13 @@ import type {
 import type { PoolLogger } from "./logger.ts";
 import { addClassListener, InstanceListeners } from "./_listeners.ts";
 import { PoolLog } from "./_log.ts";
-import { checkCommon, checkKeys, COMMON_KEYS } from "./_options.ts";
+import {
+  checkCommon,
+  checkKeys,
+  checkLegacyHooks,
+  COMMON_KEYS,
+  LEGACY_EVENTS,
+} from "./_options.ts";
 import { findPoolClass, poolInternals } from "./_pool_classes.ts";
 import { PoolCore } from "./_pool_core.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
@@ -52,7 +58,10 @@ export type Creator<C> = (entry: ConnectionPoolEntry<C>) => C | Promise<C>;
 
 /**
  * Options every pool class accepts. Durations are milliseconds
- * (SQLAlchemy's are seconds). Unknown keys throw `TypeError`; wrong types
+ * (SQLAlchemy's are seconds). The options must be a plain object (an object
+ * literal or a null-prototype object; a `Map`, an array or a class instance
+ * throws `TypeError`), and only its own enumerable keys are read: inherited
+ * keys are ignored. Unknown keys throw `TypeError`; wrong types
  * `TypeError`; out-of-range numbers `RangeError`.
  *
  * @typeParam C The driver connection type.
@@ -99,7 +108,8 @@ export interface PoolOptions<C> {
    * What to do to a connection coming back: `"rollback"` (or `true`),
    * `"commit"`, or nothing (`null` or `false`; pair it with a `reset`
    * listener for a custom scheme). Rollback is skipped when the dialect's
-   * `inTransaction()` says no transaction is open.
+   * `inTransaction()` says no transaction is open. Any other value throws
+   * `TypeError`.
    *
    * @default {"rollback"}
    */
@@ -113,13 +123,16 @@ export interface PoolOptions<C> {
   events?: ReadonlyArray<readonly [PoolEventName, PoolListenerFn]>;
   /**
    * Legacy listener objects with any of `connect`, `firstConnect`,
-   * `checkout`, `checkin`.
+   * `checkout`, `checkin`. A hook that is present (not `undefined`) must
+   * be a function (`TypeError` otherwise).
    *
    * @default {[]}
    */
   listeners?: ReadonlyArray<PoolListener<C>>;
   /**
-   * The driver adapter.
+   * The driver adapter. Its `name` must be a string, and each of its
+   * optional methods that is present (not `undefined`) must be a function
+   * (`TypeError` otherwise).
    *
    * @default {DEFAULT_DIALECT} (calls the connection's own `rollback()`, `commit()`, `close()` if present)
    */
@@ -135,7 +148,10 @@ export interface PoolOptions<C> {
   prePing?: boolean;
   /**
    * The clock, in milliseconds, used for every timestamp, age and deadline.
-   * A testing aid: inject a fake clock instead of sleeping.
+   * A testing aid: inject a fake clock instead of sleeping. The pool calls
+   * a given clock once at construction, to check that it returns a finite
+   * number (`TypeError` otherwise); a clock returning `NaN` or `Infinity`
+   * would keep every timeout from firing.
    *
    * @default {() => performance.now()}
    */
@@ -221,8 +237,10 @@ export abstract class Pool<C> implements AsyncDisposable {
    * Makes a pool. No connection is made until the first `connect()`.
    *
    * @param creator Makes a driver connection; receives the entry that will own it.
-   * @param options The pool's options.
-   * @throws {TypeError} For an unknown option key or a value of the wrong type.
+   * @param options The pool's options: a plain object, whose own
+   *   enumerable keys only are read.
+   * @throws {TypeError} For options that are not a plain object, an unknown
+   *   option key or a value of the wrong type.
    * @throws {RangeError} For a number out of range.
    */
   constructor(creator: Creator<C>, options?: PoolOptions<C>) {
@@ -448,6 +466,11 @@ export abstract class Pool<C> implements AsyncDisposable {
    * Adds a legacy listener object: each of its `connect`, `firstConnect`,
    * `checkout` and `checkin` methods that exists is subscribed.
    *
+   * @param listener An object whose hooks, where present (not `undefined`),
+   *   are functions; they may be inherited (methods of a class).
+   * @throws {TypeError} When `listener` is not an object or one of its hooks
+   *   is present but not a function; nothing is subscribed then.
+   *
    * @example
    * ```ts
    * import { QueuePool } from "@dbpool/pool";
@@ -464,6 +487,7 @@ export abstract class Pool<C> implements AsyncDisposable {
         }`,
       );
     }
+    checkLegacyHooks(listener, "Cannot add listener", "");
     for (const name of LEGACY_EVENTS) {
       const method: unknown = listener[name];
       if (typeof method === "function") {
@@ -517,10 +541,3 @@ export abstract class Pool<C> implements AsyncDisposable {
     return `${this.constructor.name}(${this.#core.dialect.name})`;
   }
 }
-
-const LEGACY_EVENTS = [
-  "connect",
-  "firstConnect",
-  "checkout",
-  "checkin",
-] as const;

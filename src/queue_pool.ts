@@ -274,7 +274,8 @@ export class AsyncAdaptedQueuePool<C> extends Pool<C> {
    *
    * @param creator Makes a driver connection; receives the entry that will own it.
    * @param options The pool's options.
-   * @throws {TypeError} For an unknown option key or a value of the wrong type.
+   * @throws {TypeError} For options that are not a plain object, an unknown
+   *   option key or a value of the wrong type.
    * @throws {RangeError} For a number out of range (`poolSize < 0`,
    *   `maxOverflow < -1`, negative or non-finite `timeoutMs`, …).
    */

@@ -206,7 +206,10 @@ Deno.test("QueuePool resetOnReturn rejects any other value with TypeError (#3)",
         }),
       (error: unknown) => {
         assert(error instanceof TypeError);
-        assert.match(error.message, /^Invalid value for 'resetOnReturn': /);
+        assert.match(
+          error.message,
+          /^Cannot create pool: "resetOnReturn" must be .*, received /,
+        );
         return true;
       },
     );

@@ -116,7 +116,8 @@ export class StaticPool<C> extends Pool<C> {
    *
    * @param creator Makes the driver connection; receives the entry that will own it.
    * @param options The common pool options ({@linkcode PoolOptions}).
-   * @throws {TypeError} For an unknown option key or a value of the wrong type.
+   * @throws {TypeError} For options that are not a plain object, an unknown
+   *   option key or a value of the wrong type.
    * @throws {RangeError} For a number out of range.
    */
   constructor(creator: Creator<C>, options?: PoolOptions<C>) {
