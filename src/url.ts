@@ -126,6 +126,11 @@ export interface CreatePoolFromUrlOptions<C = unknown>
    * postgres.js settings for `postgres://…?driver=postgres` URLs (see
    * `postgresCreator` in `@dbpool/pool/postgres`; `max` is always 1).
    *
+   * Connecting is bounded by `connect_timeout` (seconds) when set here or
+   * in the URL, else by the pool's `connectTimeoutMs` when given (`null`
+   * leaves postgres.js without a limit), else by postgres.js's own default,
+   * 30 s.
+   *
    * @default {{}}
    */
   postgres?: PostgresOptions;
@@ -513,6 +518,32 @@ function driverConnectTimeout(
 }
 
 /**
+ * The postgres.js settings with the pool's `connectTimeoutMs` as
+ * `connect_timeout` (seconds; `0` disables it), when the pool option was
+ * given and neither the settings nor the URL set `connect_timeout`.
+ * postgres.js's own default is 30 s, the same as the pool's.
+ */
+function postgresSettings(
+  href: string,
+  settings: PostgresOptions | undefined,
+  connectTimeoutMs: unknown,
+): PostgresOptions | undefined {
+  const timeout = driverConnectTimeout(connectTimeoutMs);
+  if (
+    timeout.connectTimeoutMs === undefined ||
+    settings?.connect_timeout !== undefined ||
+    /[?&]connect_timeout=/.test(href)
+  ) {
+    return settings;
+  }
+  const ms = timeout.connectTimeoutMs;
+  return {
+    ...settings,
+    "connect_timeout": ms === null ? 0 : Math.max(ms, 1) / 1_000,
+  };
+}
+
+/**
  * Makes a pool for a database URL, choosing the pool class and the driver
  * adapter as SQLAlchemy's `create_pool_from_url()` does; no connection is
  * made until the first `connect()`.
@@ -669,7 +700,14 @@ export async function createPoolFromUrl(
       );
       let create: () => Promise<PostgresReservedSql>;
       try {
-        create = postgresCreator(target.href, driverOptions.postgres);
+        create = postgresCreator(
+          target.href,
+          postgresSettings(
+            target.href,
+            driverOptions.postgres,
+            poolOptions.connectTimeoutMs,
+          ),
+        );
       } catch (error) {
         if (error instanceof TypeError && /invalid url/i.test(error.message)) {
           throw new TypeError(

@@ -108,20 +108,31 @@ Deno.test("createPoolFromUrl() against a live PostgreSQL", async (t) => {
   });
 });
 
-Deno.test("createPoolFromUrl() with connectTimeoutMs gives up on a PostgreSQL server that never answers", async () => {
-  await using server = silentServer();
-  await using pool = await createPoolFromUrl(
-    `postgres://nobody:s3cret@127.0.0.1:${server.port}/nothing`,
-    { connectTimeoutMs: 300, poolSize: 1, maxOverflow: 0, logger: QUIET },
-  );
-  const started = performance.now();
-  const error = await rejection(within(pool.connect(), 10_000, "connect()"));
-  const elapsed = performance.now() - started;
-  assert.ok(elapsed >= 295, `gave up after ${elapsed} ms`);
-  assert.ok(elapsed < 5_000, `gave up after ${elapsed} ms`);
-  assert.ok(!errorText(error).includes("s3cret"));
-  // node-postgres itself gave up: it closed its socket.
-  await within(server.hangUp, 5_000, "the client closing its socket");
-  assert.ok(pool instanceof QueuePool);
-  assert.equal(pool.checkedOut(), 0);
+Deno.test("createPoolFromUrl() with connectTimeoutMs gives up on a PostgreSQL server that never answers", async (t) => {
+  for (
+    const [driver, query] of [["pg", ""], ["postgres", "?driver=postgres"]]
+  ) {
+    await t.step(
+      `through ${driver}: the driver closes its socket`,
+      async () => {
+        await using server = silentServer();
+        await using pool = await createPoolFromUrl(
+          `postgres://nobody:s3cret@127.0.0.1:${server.port}/nothing${query}`,
+          { connectTimeoutMs: 300, poolSize: 1, maxOverflow: 0, logger: QUIET },
+        );
+        const started = performance.now();
+        const error = await rejection(
+          within(pool.connect(), 10_000, "connect()"),
+        );
+        const elapsed = performance.now() - started;
+        assert.ok(elapsed >= 295, `gave up after ${elapsed} ms`);
+        assert.ok(elapsed < 5_000, `gave up after ${elapsed} ms`);
+        assert.ok(!errorText(error).includes("s3cret"));
+        // The driver itself gave up too (its own default is 30 s or never).
+        await within(server.hangUp, 5_000, "the driver closing its socket");
+        assert.ok(pool instanceof QueuePool);
+        assert.equal(pool.checkedOut(), 0);
+      },
+    );
+  }
 });
