@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { AsyncAdaptedQueuePool, QueuePool } from "./queue_pool.ts";
 
-/** Both exported names of the queue pool, for tests that run under each (#19). */
+/** Both exported names of the queue pool, for tests that run under each. */
 export const QUEUE_POOLS = [
   ["QueuePool", QueuePool],
   ["AsyncAdaptedQueuePool", AsyncAdaptedQueuePool],

@@ -19,7 +19,7 @@ function firstCheckoutSite(
   return pool.connect();
 }
 
-Deno.test("AssertionPool: a second connect() while one is out rejects with the first checkout's stack (#89)", async () => {
+Deno.test("AssertionPool: a second connect() while one is out rejects with the first checkout's stack", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
     dialect: driver.dialect,
@@ -39,7 +39,7 @@ Deno.test("AssertionPool: a second connect() while one is out rejects with the f
   await first.close();
 });
 
-Deno.test("AssertionPool with storeTraceback: false reports no stack (#89)", async () => {
+Deno.test("AssertionPool with storeTraceback: false reports no stack", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
     dialect: driver.dialect,
@@ -51,7 +51,7 @@ Deno.test("AssertionPool with storeTraceback: false reports no stack (#89)", asy
   assert.equal(error.message, "connection is already checked out");
 });
 
-Deno.test("AssertionPool reuses the same driver connection after a return (#89)", async () => {
+Deno.test("AssertionPool reuses the same driver connection after a return", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
     dialect: driver.dialect,
@@ -70,14 +70,14 @@ Deno.test("AssertionPool reuses the same driver connection after a return (#89)"
   assert.deepEqual(connection.calls, ["rollback", "rollback", "rollback"]);
 });
 
-Deno.test('AssertionPool.status() is "AssertionPool" (#89)', async () => {
+Deno.test('AssertionPool.status() is "AssertionPool"', async () => {
   await using pool = new AssertionPool(new FakeDriver().creator);
   assert.equal(pool.status(), "AssertionPool");
   await using _proxy = await pool.connect();
   assert.equal(pool.status(), "AssertionPool");
 });
 
-Deno.test("AssertionPool.recreate() keeps storeTraceback (#117, F8)", async () => {
+Deno.test("AssertionPool.recreate() keeps storeTraceback", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
     dialect: driver.dialect,
@@ -241,7 +241,7 @@ Deno.test("AssertionPool: an aborted connect() leaves the pool free", async () =
   assert.equal(driver.counts.create, 1);
 });
 
-Deno.test("AssertionPool implements connect, dispose, recreate and status (#91)", async () => {
+Deno.test("AssertionPool implements connect, dispose, recreate and status", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
     dialect: driver.dialect,

@@ -60,9 +60,9 @@ async function cycle<C>(pool: Pool<C>): Promise<void> {
   await proxy.close();
 }
 
-// ------------------------------------------------------------------ O. Events API
+// ------------------------------------------------------------------ Registering and removing listeners
 
-Deno.test("Pool.on() registers a class-level listener for every pool class, existing and future instances (#92)", async () => {
+Deno.test("Pool.on() registers a class-level listener for every pool class, existing and future instances", async () => {
   const driver = new FakeDriver();
   const options = { dialect: driver.dialect };
   await using existing = new QueuePool(driver.creator, options);
@@ -91,7 +91,7 @@ Deno.test("Pool.on() registers a class-level listener for every pool class, exis
   assert.equal(seen.length, 6);
 });
 
-Deno.test("QueuePool.on() applies to the queue pool under both names and to its subclasses, not to other classes (#92)", async () => {
+Deno.test("QueuePool.on() applies to the queue pool under both names and to its subclasses, not to other classes", async () => {
   const driver = new FakeDriver();
   const options = { dialect: driver.dialect };
   const seen: string[] = [];
@@ -102,14 +102,14 @@ Deno.test("QueuePool.on() applies to the queue pool under both names and to its 
   await using sub = new MyPool(driver.creator, options);
   await using nullPool = new NullPool(driver.creator, options);
   await using staticPool = new StaticPool(driver.creator, options);
-  await cycle(queue); // #1
-  await cycle(sub); // #2
-  await cycle(nullPool); // #3
-  await cycle(staticPool); // #4
+  await cycle(queue); // connection 1
+  await cycle(sub); // connection 2
+  await cycle(nullPool); // connection 3
+  await cycle(staticPool); // connection 4
   assert.deepEqual(seen, ["queue#1", "queue#2"]);
 });
 
-Deno.test("a subclass's class-level listener applies to that subclass only, and NullPool's not to StaticPool (#92)", async () => {
+Deno.test("a subclass's class-level listener applies to that subclass only, and NullPool's not to StaticPool", async () => {
   const driver = new FakeDriver();
   const options = { dialect: driver.dialect };
   const seen: string[] = [];
@@ -123,14 +123,14 @@ Deno.test("a subclass's class-level listener applies to that subclass only, and 
   await using sub = new MyPool(driver.creator, options);
   await using nullPool = new NullPool(driver.creator, options);
   await using staticPool = new StaticPool(driver.creator, options);
-  await cycle(queue); // #1
-  await cycle(sub); // #2
-  await cycle(nullPool); // #3
-  await cycle(staticPool); // #4
+  await cycle(queue); // connection 1
+  await cycle(sub); // connection 2
+  await cycle(nullPool); // connection 3
+  await cycle(staticPool); // connection 4
   assert.deepEqual(seen, ["MyPool#2", "NullPool#3"]);
 });
 
-Deno.test("class-level listeners fire before instance listeners; insert: true moves a listener to the front of its group (#92)", async () => {
+Deno.test("class-level listeners fire before instance listeners; insert: true moves a listener to the front of its group", async () => {
   const driver = new FakeDriver();
   await using pool = new MyPool(driver.creator, { dialect: driver.dialect });
   const order: string[] = [];
@@ -169,7 +169,7 @@ Deno.test("with listeners one, two (insert: true), three, the order is two, one,
   assert.deepEqual(order, ["two", "one", "three"]);
 });
 
-Deno.test("pool.off() stops further calls (#93)", async () => {
+Deno.test("pool.off() stops further calls", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   let calls = 0;
@@ -187,7 +187,7 @@ Deno.test("pool.off() stops further calls (#93)", async () => {
   pool.off("checkin", listener);
 });
 
-Deno.test("disposing the Disposable returned by on() stops further calls, for instance and class-level listeners (#93)", async () => {
+Deno.test("disposing the Disposable returned by on() stops further calls, for instance and class-level listeners", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const calls: string[] = [];
@@ -203,7 +203,7 @@ Deno.test("disposing the Disposable returned by on() stops further calls, for in
   klass[Symbol.dispose]();
 });
 
-Deno.test("aborting a listener's signal stops further calls; an already-aborted signal registers nothing (#93)", async () => {
+Deno.test("aborting a listener's signal stops further calls; an already-aborted signal registers nothing", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const calls: string[] = [];
@@ -230,7 +230,7 @@ Deno.test("aborting a listener's signal stops further calls; an already-aborted 
   assert.deepEqual(calls, ["class", "instance"]);
 });
 
-Deno.test("registering an unknown event name throws TypeError (#94)", async () => {
+Deno.test("registering an unknown event name throws TypeError", async () => {
   await using pool = new QueuePool(() => ({}));
   const listener = () => {};
   type AnyName = Parameters<typeof pool.on>[0];
@@ -253,7 +253,7 @@ Deno.test("registering an unknown event name throws TypeError (#94)", async () =
   );
 });
 
-Deno.test("every event receives exactly the arguments of §9.2, in order (#95)", async () => {
+Deno.test("every event receives exactly the arguments PoolEventMap declares for it, in order", async () => {
   const driver = new FakeDriver();
   const entries: unknown[] = [];
   const creator: Creator<FakeConnection> = (entry) => {
@@ -309,7 +309,7 @@ Deno.test("every event receives exactly the arguments of §9.2, in order (#95)",
   ]);
 });
 
-Deno.test("invalidate and softInvalidate pass undefined as the third argument when no error is given (#95)", async () => {
+Deno.test("invalidate and softInvalidate pass undefined as the third argument when no error is given", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const proxy = await pool.connect();
@@ -676,9 +676,9 @@ Deno.test("pool.off() removes every registration of the listener for that event 
   assert.deepEqual(calls, ["listener"]); // the checkin one
 });
 
-// ------------------------------------------------------------------ P. Logging
+// ------------------------------------------------------------------ Logging
 
-Deno.test("the logger name is dbpool.pool.AsyncAdaptedQueuePool, with loggingName as a suffix (#96)", async () => {
+Deno.test("the logger name is dbpool.pool.AsyncAdaptedQueuePool, with loggingName as a suffix", async () => {
   for (
     const [options, name] of [
       [{}, "dbpool.pool.AsyncAdaptedQueuePool"],
@@ -700,7 +700,7 @@ Deno.test("the logger name is dbpool.pool.AsyncAdaptedQueuePool, with loggingNam
   }
 });
 
-Deno.test("the default console-backed logger prints the logger name as a prefix (#96)", async () => {
+Deno.test("the default console-backed logger prints the logger name as a prefix", async () => {
   const printed: [string, unknown[]][] = [];
   // The default logger writes to the console: stub it (and restore it below).
   const stubbed = globalThis.console;
@@ -805,18 +805,18 @@ const FULL_TRANSCRIPT: [string, string][] = [
   ["info", "Pool recreating"],
 ];
 
-Deno.test('echo: "debug" emits the debug, info, warn and error lines (#97)', async () => {
+Deno.test('echo: "debug" emits the debug, info, warn and error lines', async () => {
   assert.deepEqual(await transcript("debug"), FULL_TRANSCRIPT);
 });
 
-Deno.test("echo: true emits the info lines but not the checkout/checkin debug lines (#97)", async () => {
+Deno.test("echo: true emits the info lines but not the checkout/checkin debug lines", async () => {
   assert.deepEqual(
     await transcript(true),
     FULL_TRANSCRIPT.filter(([level]) => level !== "debug"),
   );
 });
 
-Deno.test("echo unset or false: only warn and error lines reach the logger (#97)", async () => {
+Deno.test("echo unset or false: only warn and error lines reach the logger", async () => {
   const expected = FULL_TRANSCRIPT.filter(([level]) =>
     level === "warn" || level === "error"
   );
@@ -824,9 +824,9 @@ Deno.test("echo unset or false: only warn and error lines reach the logger (#97)
   assert.deepEqual(await transcript(false), expected);
 });
 
-// ------------------------------------------------------------------ Q. Legacy listeners
+// ------------------------------------------------------------------ Legacy listener objects
 
-Deno.test("a legacy listener object gets only the methods it has subscribed; counts over n checkouts are connect 1, checkout n, checkin n (#98)", async () => {
+Deno.test("a legacy listener object gets only the methods it has subscribed; counts over n checkouts are connect 1, checkout n, checkin n", async () => {
   const driver = new FakeDriver();
   const counts: Record<string, number> = {};
   const bump = (name: string) => counts[name] = (counts[name] ?? 0) + 1;
@@ -851,7 +851,7 @@ Deno.test("a legacy listener object gets only the methods it has subscribed; cou
   assert.equal(rec.names().filter((n) => n.startsWith("reset")).length, 3);
 });
 
-Deno.test("legacy listener via addListener(): n - 1 checkins when the last checkout ended in detach() (#98)", async () => {
+Deno.test("legacy listener via addListener(): n - 1 checkins when the last checkout ended in detach()", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -906,7 +906,7 @@ Deno.test("addListener() and the listeners option reject a non-object with TypeE
   );
 });
 
-Deno.test("a legacy checkout method that throws DisconnectionError once: reconnect on the same entry, all checkout listeners run again (#99)", async () => {
+Deno.test("a legacy checkout method that throws DisconnectionError once: reconnect on the same entry, all checkout listeners run again", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const calls: string[] = [];

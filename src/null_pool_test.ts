@@ -9,7 +9,7 @@ import {
   tracer,
 } from "./_test_fake_driver.ts";
 
-Deno.test("NullPool.connect() calls the creator for every checkout (#87)", async () => {
+Deno.test("NullPool.connect() calls the creator for every checkout", async () => {
   const driver = new FakeDriver();
   await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
   assert.equal(driver.counts.create, undefined);
@@ -23,7 +23,7 @@ Deno.test("NullPool.connect() calls the creator for every checkout (#87)", async
   assert.equal(driver.connections.length, 2);
 });
 
-Deno.test("NullPool.connect() gives concurrent checkouts their own connections (#87)", async () => {
+Deno.test("NullPool.connect() gives concurrent checkouts their own connections", async () => {
   const driver = new FakeDriver({ async: true });
   await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
   const proxies = await Promise.all([
@@ -39,7 +39,7 @@ Deno.test("NullPool.connect() gives concurrent checkouts their own connections (
   for (const c of driver.connections) assert.equal(closes(c), 1);
 });
 
-Deno.test("NullPool proxy.close() resets, checks in, then closes the driver connection (#87)", async () => {
+Deno.test("NullPool proxy.close() resets, checks in, then closes the driver connection", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver);
   await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
@@ -88,7 +88,7 @@ Deno.test('NullPool.status() is "NullPool"', async () => {
   assert.equal(pool.status(), "NullPool");
 });
 
-Deno.test("NullPool.dispose() does nothing: a checked-out connection stays usable and is closed once on return (#87)", async () => {
+Deno.test("NullPool.dispose() does nothing: a checked-out connection stays usable and is closed once on return", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver);
   await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
@@ -115,7 +115,7 @@ Deno.test("NullPool.dispose() does nothing: a checked-out connection stays usabl
   assert.equal(closes(driver.connections[1]!), 1);
 });
 
-Deno.test("NullPool implements connect, dispose, recreate and status (#91)", async () => {
+Deno.test("NullPool implements connect, dispose, recreate and status", async () => {
   const driver = new FakeDriver();
   await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
   assert.equal(typeof pool.connect, "function");

@@ -49,7 +49,7 @@ function assertRejected(
   }
 }
 
-Deno.test("QueuePool constructor rejects an unknown option key with TypeError (#113)", () => {
+Deno.test("QueuePool constructor rejects an unknown option key with TypeError", () => {
   for (
     const key of [
       "pool_size",
@@ -68,7 +68,7 @@ Deno.test("QueuePool constructor rejects an unknown option key with TypeError (#
   }
 });
 
-Deno.test("QueuePool constructor treats an undefined option value as absent (#113)", async () => {
+Deno.test("QueuePool constructor treats an undefined option value as absent", async () => {
   await using pool = new QueuePool(
     fakeCreator(),
     loose({
@@ -79,7 +79,7 @@ Deno.test("QueuePool constructor treats an undefined option value as absent (#11
   assert.equal(pool.size(), 5);
 });
 
-Deno.test("QueuePool constructor rejects options that are not an object with TypeError (#113)", () => {
+Deno.test("QueuePool constructor rejects options that are not an object with TypeError", () => {
   for (const options of [5, "poolSize", null, [], true]) {
     assertRejected(
       options,
@@ -100,7 +100,7 @@ Deno.test("QueuePool constructor rejects a creator that is not a function with T
   );
 });
 
-Deno.test("QueuePool constructor rejects a bad poolSize with RangeError naming option and value (#113)", () => {
+Deno.test("QueuePool constructor rejects a bad poolSize with RangeError naming option and value", () => {
   assertRejected(
     { poolSize: -1 },
     RangeError,
@@ -120,7 +120,7 @@ Deno.test("QueuePool constructor rejects a bad poolSize with RangeError naming o
   }
 });
 
-Deno.test("QueuePool constructor rejects a bad maxOverflow with RangeError naming option and value (#113)", () => {
+Deno.test("QueuePool constructor rejects a bad maxOverflow with RangeError naming option and value", () => {
   assertRejected(
     { maxOverflow: -2 },
     RangeError,
@@ -138,7 +138,7 @@ Deno.test("QueuePool constructor rejects a bad maxOverflow with RangeError namin
   );
 });
 
-Deno.test("QueuePool constructor rejects a bad timeoutMs with RangeError naming option and value (#113)", () => {
+Deno.test("QueuePool constructor rejects a bad timeoutMs with RangeError naming option and value", () => {
   for (const value of [-1, -0.5, NaN, Infinity]) {
     assertRejected(
       { timeoutMs: value },
@@ -150,7 +150,7 @@ Deno.test("QueuePool constructor rejects a bad timeoutMs with RangeError naming 
   }
 });
 
-Deno.test("QueuePool constructor rejects a bad recycleMs with RangeError naming option and value (#113)", () => {
+Deno.test("QueuePool constructor rejects a bad recycleMs with RangeError naming option and value", () => {
   for (const value of [-1, NaN, Infinity]) {
     assertRejected(
       { recycleMs: value },
@@ -186,7 +186,7 @@ Deno.test("every pool class validates connectTimeoutMs and validationTimeoutMs l
   }
 });
 
-Deno.test("QueuePool constructor rejects a string where a number is expected with TypeError (#113)", () => {
+Deno.test("QueuePool constructor rejects a string where a number is expected with TypeError", () => {
   for (const key of ["poolSize", "maxOverflow", "timeoutMs", "recycleMs"]) {
     assertRejected(
       { [key]: "10" },
@@ -198,7 +198,7 @@ Deno.test("QueuePool constructor rejects a string where a number is expected wit
   assertRejected({ poolSize: null }, TypeError, /"poolSize" must be a number/);
 });
 
-Deno.test("QueuePool constructor accepts the edge values of its number options (#113)", async () => {
+Deno.test("QueuePool constructor accepts the edge values of its number options", async () => {
   await using pool = new QueuePool(fakeCreator(), {
     poolSize: 0,
     maxOverflow: -1,
@@ -216,7 +216,7 @@ Deno.test("QueuePool constructor accepts the edge values of its number options (
   assert.equal(fractional.timeout(), 0.25);
 });
 
-Deno.test("QueuePool constructor rejects wrongly typed non-number options with TypeError (#113)", () => {
+Deno.test("QueuePool constructor rejects wrongly typed non-number options with TypeError", () => {
   assertRejected(
     { useLifo: "yes" },
     TypeError,
@@ -261,7 +261,7 @@ Deno.test("QueuePool constructor rejects wrongly typed non-number options with T
   assertRejected({ listeners: {} }, TypeError, /"listeners"/);
 });
 
-Deno.test("QueuePool constructor rejects an unknown event name in events with TypeError (#113)", () => {
+Deno.test("QueuePool constructor rejects an unknown event name in events with TypeError", () => {
   assertRejected(
     { events: [["connected", () => {}]] },
     TypeError,
@@ -293,7 +293,7 @@ Deno.test("QueuePool constructor rejects an invalid resetOnReturn with TypeError
   }
 });
 
-Deno.test("QueuePool constructor accepts every valid resetOnReturn (#3)", async () => {
+Deno.test("QueuePool constructor accepts every valid resetOnReturn", async () => {
   for (
     const resetOnReturn of ["rollback", "commit", true, false, null] as const
   ) {
@@ -302,7 +302,7 @@ Deno.test("QueuePool constructor accepts every valid resetOnReturn (#3)", async 
   }
 });
 
-Deno.test("QueuePool constructor rejects prePing without a dialect ping with TypeError (#6)", () => {
+Deno.test("QueuePool constructor rejects prePing without a dialect ping with TypeError", () => {
   assertRejected({ prePing: true }, TypeError, /"prePing"/);
   const noPing: Dialect<FakeConnection> = {
     name: "noping",
@@ -324,7 +324,7 @@ Deno.test("QueuePool constructor rejects prePing without a dialect ping with Typ
   );
 });
 
-Deno.test("QueuePool constructor accepts prePing with a ping-capable dialect (#6)", async () => {
+Deno.test("QueuePool constructor accepts prePing with a ping-capable dialect", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     prePing: true,
@@ -339,7 +339,7 @@ Deno.test("QueuePool constructor accepts prePing with a ping-capable dialect (#6
   assert.equal(plain.size(), 5);
 });
 
-Deno.test("QueuePool constructor validates before making any connection (#113)", () => {
+Deno.test("QueuePool constructor validates before making any connection", () => {
   const driver = new FakeDriver();
   assert.throws(
     () => new QueuePool(driver.creator, { poolSize: -1 }),

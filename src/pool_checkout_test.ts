@@ -65,9 +65,9 @@ function controlledDialect(driver: FakeDriver, order: string[] = []): {
   };
 }
 
-// ------------------------------------------------------------- H. Pre-ping
+// ------------------------------------------------------------- Pre-ping
 
-Deno.test("QueuePool with prePing skips a new connection at its first checkout and pings it once at each later checkout (#50)", async () => {
+Deno.test("QueuePool with prePing skips a new connection at its first checkout and pings it once at each later checkout", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -98,7 +98,7 @@ Deno.test("QueuePool with prePing skips a new connection at its first checkout a
   );
 });
 
-Deno.test("QueuePool with prePing never pings a connection made during the same checkout: reconnect, recycle, retry (#50)", async () => {
+Deno.test("QueuePool with prePing never pings a connection made during the same checkout: reconnect, recycle, retry", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   const { logger, lines } = recordingLogger();
@@ -152,7 +152,7 @@ Deno.test("QueuePool with prePing never pings a connection made during the same 
   );
 });
 
-Deno.test("QueuePool with prePing replaces a connection whose ping returns false, without pinging the new one (#51)", async () => {
+Deno.test("QueuePool with prePing replaces a connection whose ping returns false, without pinging the new one", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -196,7 +196,7 @@ Deno.test("QueuePool with prePing replaces a connection whose ping returns false
   ]);
 });
 
-Deno.test("QueuePool with prePing replaces the other older idle connections after a failed ping (#52)", async () => {
+Deno.test("QueuePool with prePing replaces the other older idle connections after a failed ping", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   const { logger, lines } = recordingLogger();
@@ -252,7 +252,7 @@ Deno.test("QueuePool with prePing replaces the other older idle connections afte
   await r2.close();
 });
 
-Deno.test("QueuePool with prePing rejects with a ping error that is not a disconnect, invalidates the entry and keeps the pool time (#53)", async () => {
+Deno.test("QueuePool with prePing rejects with a ping error that is not a disconnect, invalidates the entry and keeps the pool time", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const controlled = controlledDialect(driver);
@@ -304,7 +304,7 @@ Deno.test("QueuePool with prePing rejects with a ping error that is not a discon
   await q2.close();
 });
 
-Deno.test("QueuePool with prePing rejects with the creator's error when the database is down, and returns the slot (#54)", async () => {
+Deno.test("QueuePool with prePing rejects with the creator's error when the database is down, and returns the slot", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -352,7 +352,7 @@ Deno.test("QueuePool with prePing rejects with the creator's error when the data
   ]);
 });
 
-Deno.test("QueuePool with prePing treats a ping error that isDisconnect() recognises as a disconnect (#55)", async () => {
+Deno.test("QueuePool with prePing treats a ping error that isDisconnect() recognises as a disconnect", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const controlled = controlledDialect(driver);
@@ -390,7 +390,8 @@ Deno.test("QueuePool with prePing treats a ping error that isDisconnect() recogn
   ]);
   assert.deepEqual(controlled.order, ["ping#1"]);
 
-  // Handled as in #51: the pool time moved, so c2 is replaced too.
+  // Handled like a ping that returns false: the pool time moved, so the
+  // older c2 is replaced too.
   recorder.events.length = 0;
   const other = await pool.connect();
   assert.notEqual(other.dbapiConnection, c2);
@@ -399,9 +400,9 @@ Deno.test("QueuePool with prePing treats a ping error that isDisconnect() recogn
   await other.close();
 });
 
-// -------------------------------------- I. checkout event, DisconnectionError
+// -------------------------------------- checkout event, DisconnectionError
 
-Deno.test("QueuePool fires checkout on every connect(), after firstConnect/connect and after the pre-ping (#56)", async () => {
+Deno.test("QueuePool fires checkout on every connect(), after firstConnect/connect and after the pre-ping", async () => {
   const driver = new FakeDriver();
   const controlled = controlledDialect(driver);
   const order = controlled.order;
@@ -448,7 +449,7 @@ Deno.test("QueuePool fires checkout on every connect(), after firstConnect/conne
   });
 });
 
-Deno.test("QueuePool retries a checkout on a new connection of the same entry when a checkout listener throws DisconnectionError once (#57)", async () => {
+Deno.test("QueuePool retries a checkout on a new connection of the same entry when a checkout listener throws DisconnectionError once", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -520,7 +521,7 @@ Deno.test("QueuePool retries a checkout on a new connection of the same entry wh
   await other.close();
 });
 
-Deno.test("QueuePool gives up after two reconnects when a checkout listener always throws DisconnectionError (#58)", async () => {
+Deno.test("QueuePool gives up after two reconnects when a checkout listener always throws DisconnectionError", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -595,7 +596,7 @@ Deno.test("QueuePool gives up after two reconnects when a checkout listener alwa
   assert.equal(proxy.dbapiConnection, driver.connections[3]);
 });
 
-Deno.test("QueuePool advances the pool invalidation time when a checkout listener throws InvalidatePoolError (#59)", async () => {
+Deno.test("QueuePool advances the pool invalidation time when a checkout listener throws InvalidatePoolError", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
@@ -653,7 +654,7 @@ Deno.test("QueuePool advances the pool invalidation time when a checkout listene
   await q2.close();
 });
 
-Deno.test("QueuePool rejects connect() with any other error of a checkout listener and returns the invalidated entry (#60)", async () => {
+Deno.test("QueuePool rejects connect() with any other error of a checkout listener and returns the invalidated entry", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
@@ -703,7 +704,7 @@ Deno.test("QueuePool rejects connect() with any other error of a checkout listen
   await b.close();
 });
 
-Deno.test("QueuePool entries and proxies have a read-only dbapiConnection (#61)", async () => {
+Deno.test("QueuePool entries and proxies have a read-only dbapiConnection", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -725,7 +726,7 @@ Deno.test("QueuePool entries and proxies have a read-only dbapiConnection (#61)"
   }
 });
 
-Deno.test("QueuePool always closes the connection a DisconnectionError replaces, even if a listener tries to clear dbapiConnection (#61)", async () => {
+Deno.test("QueuePool always closes the connection a DisconnectionError replaces, even if a listener tries to clear dbapiConnection", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -755,9 +756,9 @@ Deno.test("QueuePool always closes the connection a DisconnectionError replaces,
   assert(recorder.names().includes("close#1"));
 });
 
-// ---------------------------------------------- J. connect / firstConnect
+// ---------------------------------------------- connect / firstConnect
 
-Deno.test("QueuePool fires connect once per new driver connection and never on reuse (#62)", async () => {
+Deno.test("QueuePool fires connect once per new driver connection and never on reuse", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -785,7 +786,7 @@ Deno.test("QueuePool fires connect once per new driver connection and never on r
   ]);
 });
 
-Deno.test("QueuePool fires firstConnect once per pool, before the first connect; a recreated pool fires it again (#63)", async () => {
+Deno.test("QueuePool fires firstConnect once per pool, before the first connect; a recreated pool fires it again", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -825,7 +826,7 @@ Deno.test("QueuePool fires firstConnect once per pool, before the first connect;
   assert.deepEqual(order, ["firstConnect#4", "connect#4", "connect#5"]);
 });
 
-Deno.test("QueuePool propagates a firstConnect error and fires firstConnect again on the next new connection until it succeeds (#64)", async () => {
+Deno.test("QueuePool propagates a firstConnect error and fires firstConnect again on the next new connection until it succeeds", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -871,7 +872,7 @@ Deno.test("QueuePool propagates a firstConnect error and fires firstConnect agai
   await p3.close();
 });
 
-Deno.test("QueuePool rejects connect() when a connect listener throws on a reconnect, and the next connect() gets that error again, not a timeout (#65)", async () => {
+Deno.test("QueuePool rejects connect() when a connect listener throws on a reconnect, and the next connect() gets that error again, not a timeout", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -917,7 +918,7 @@ Deno.test("QueuePool rejects connect() when a connect listener throws on a recon
   assert.equal(proxy.dbapiConnection, driver.connections[3]);
 });
 
-Deno.test("QueuePool fires connect listeners in registration order, an insert: true one first (#66)", async () => {
+Deno.test("QueuePool fires connect listeners in registration order, an insert: true one first", async () => {
   const driver = new FakeDriver();
   const order: string[] = [];
   await using pool = new QueuePool(driver.creator, {
@@ -938,7 +939,7 @@ Deno.test("QueuePool fires connect listeners in registration order, an insert: t
   assert.deepEqual(order, ["two", "one", "three"]);
 });
 
-Deno.test("QueuePool runs a second new connection's connect listeners only after the first connection's async ones finish (#67)", async () => {
+Deno.test("QueuePool runs a second new connection's connect listeners only after the first connection's async ones finish", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -988,9 +989,9 @@ Deno.test("QueuePool runs a second new connection's connect listeners only after
   await p2.close();
 });
 
-// ------------------------------------------------------- Q., R., S. extras
+// ------------------------------------------------------- The creator and its failures
 
-Deno.test("QueuePool passes the entry to the creator, which can pick connect parameters per entry and store them in entry.info (#100)", async () => {
+Deno.test("QueuePool passes the entry to the creator, which can pick connect parameters per entry and store them in entry.info", async () => {
   const driver = new FakeDriver();
   const hosts = ["db-1", "db-2"];
   let next = 0;
@@ -1043,7 +1044,7 @@ Deno.test("QueuePool passes the entry to the creator, which can pick connect par
   await p3.close();
 });
 
-Deno.test("QueuePool leaves its counters unchanged when the creator fails for a new entry (#102)", async () => {
+Deno.test("QueuePool leaves its counters unchanged when the creator fails for a new entry", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -1087,7 +1088,7 @@ Deno.test("QueuePool leaves its counters unchanged when the creator fails for a 
   await held.close();
 });
 
-Deno.test("QueuePool checks an existing entry back in empty when its reconnect fails, and retries the creator on it later (#103)", async () => {
+Deno.test("QueuePool checks an existing entry back in empty when its reconnect fails, and retries the creator on it later", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -1122,7 +1123,7 @@ Deno.test("QueuePool checks an existing entry back in empty when its reconnect f
   ]);
 });
 
-Deno.test("QueuePool checks an entry back in when the creator fails while recycling it (#103)", async () => {
+Deno.test("QueuePool checks an entry back in when the creator fails while recycling it", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
@@ -1157,7 +1158,7 @@ Deno.test("QueuePool checks an entry back in when the creator fails while recycl
   assert.equal(tracked.entries[2], entry);
 });
 
-Deno.test("QueuePool closes the new connection and releases capacity when a connect listener throws for a brand-new entry (#114)", async () => {
+Deno.test("QueuePool closes the new connection and releases capacity when a connect listener throws for a brand-new entry", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {

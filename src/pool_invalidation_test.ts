@@ -14,9 +14,9 @@ import {
 
 type Entry = ConnectionPoolEntry<FakeConnection>;
 
-// ------------------------------------------------------ E. Hard invalidation
+// ------------------------------------------------------ Hard invalidation
 
-Deno.test("PoolProxiedConnection.invalidate() fires invalidate, close, checkin(null) and terminates once (#34)", async () => {
+Deno.test("PoolProxiedConnection.invalidate() fires invalidate, close, checkin(null) and terminates once", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -52,7 +52,7 @@ Deno.test("PoolProxiedConnection.invalidate() fires invalidate, close, checkin(n
   assert.equal(pool.checkedIn(), 1);
 });
 
-Deno.test("PoolProxiedConnection.invalidate(error) passes the error to invalidate and logs the reason (#35)", async () => {
+Deno.test("PoolProxiedConnection.invalidate(error) passes the error to invalidate and logs the reason", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -78,7 +78,7 @@ Deno.test("PoolProxiedConnection.invalidate(error) passes the error to invalidat
   ]);
 });
 
-Deno.test("QueuePool reuses the same entry with a new connection after an invalidation; connect fires again, firstConnect not (#36)", async () => {
+Deno.test("QueuePool reuses the same entry with a new connection after an invalidation; connect fires again, firstConnect not", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -108,7 +108,7 @@ Deno.test("QueuePool reuses the same entry with a new connection after an invali
   assert.equal(pool.overflow(), 0);
 });
 
-Deno.test("PoolProxiedConnection.invalidate() twice warns and fires no event the second time (#37)", async () => {
+Deno.test("PoolProxiedConnection.invalidate() twice warns and fires no event the second time", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -132,7 +132,7 @@ Deno.test("PoolProxiedConnection.invalidate() twice warns and fires no event the
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("ConnectionPoolEntry.invalidate() without a driver connection is a no-op with no event (#38)", async () => {
+Deno.test("ConnectionPoolEntry.invalidate() without a driver connection is a no-op with no event", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -159,7 +159,7 @@ Deno.test("ConnectionPoolEntry.invalidate() without a driver connection is a no-
   assert.equal(pool.checkedIn(), 1);
 });
 
-Deno.test("PoolProxiedConnection.invalidate() does not replace the other pooled connections (#39)", async () => {
+Deno.test("PoolProxiedConnection.invalidate() does not replace the other pooled connections", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -202,9 +202,9 @@ Deno.test("PoolProxiedConnection.invalidate() does not replace the other pooled 
   for (const proxy of again) await proxy.close();
 });
 
-// ------------------------------------------------------ F. Soft invalidation
+// ------------------------------------------------------ Soft invalidation
 
-Deno.test("PoolProxiedConnection.invalidate({ soft: true }) fires softInvalidate only and keeps the connection usable (#40)", async () => {
+Deno.test("PoolProxiedConnection.invalidate({ soft: true }) fires softInvalidate only and keeps the connection usable", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -235,7 +235,7 @@ Deno.test("PoolProxiedConnection.invalidate({ soft: true }) fires softInvalidate
   ]);
 });
 
-Deno.test("PoolProxiedConnection.close() after a soft invalidation resets and checks in the live connection (#41)", async () => {
+Deno.test("PoolProxiedConnection.close() after a soft invalidation resets and checks in the live connection", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -258,7 +258,7 @@ Deno.test("PoolProxiedConnection.close() after a soft invalidation resets and ch
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("QueuePool replaces a soft-invalidated connection on the same entry at its next checkout (#42)", async () => {
+Deno.test("QueuePool replaces a soft-invalidated connection on the same entry at its next checkout", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -293,7 +293,7 @@ Deno.test("QueuePool replaces a soft-invalidated connection on the same entry at
   ]);
 });
 
-Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) on an idle entry reconnects only that entry at its next checkout (#43)", async () => {
+Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) on an idle entry reconnects only that entry at its next checkout", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -335,7 +335,7 @@ Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) on an idle entry recon
   assert.deepEqual(c2!.calls, ["rollback"]);
 });
 
-Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) retires one host of a cluster without touching the others (#43)", async () => {
+Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) retires one host of a cluster without touching the others", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   // A creator that picks a host per entry, as a cluster-aware application would.
@@ -415,9 +415,9 @@ Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) retires one host of a 
   for (const proxy of again) await proxy.close();
 });
 
-// -------------------------------------- G. Pool-wide invalidation and recycle
+// -------------------------------------- Pool-wide invalidation and recycle
 
-Deno.test("Pool.invalidate(proxy, error) invalidates that proxy and makes every older connection stale, lazily (#44)", async () => {
+Deno.test("Pool.invalidate(proxy, error) invalidates that proxy and makes every older connection stale, lazily", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
@@ -484,7 +484,7 @@ Deno.test("Pool.invalidate(proxy, error) invalidates that proxy and makes every 
   for (const proxy of [q1, q2, q3]) await proxy.close();
 });
 
-Deno.test("Pool.invalidate() spares newer connections, and a second call from an older connection does not move the time (#45)", async () => {
+Deno.test("Pool.invalidate() spares newer connections, and a second call from an older connection does not move the time", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -519,7 +519,7 @@ Deno.test("Pool.invalidate() spares newer connections, and a second call from an
   assert.equal(driver.connections.length, 3);
 });
 
-Deno.test("Pool.invalidate() from a connection newer than the pool time moves the time (#45)", async () => {
+Deno.test("Pool.invalidate() from a connection newer than the pool time moves the time", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -544,7 +544,7 @@ Deno.test("Pool.invalidate() from a connection newer than the pool time moves th
   assert.deepEqual(c2.calls, ["rollback", "terminate"]);
 });
 
-Deno.test("Pool.invalidate() without a connection always moves the time (#45)", async () => {
+Deno.test("Pool.invalidate() without a connection always moves the time", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -571,7 +571,7 @@ Deno.test("Pool.invalidate() without a connection always moves the time (#45)", 
   assert.deepEqual(c1!.calls, ["rollback", "rollback", "terminate"]);
 });
 
-Deno.test("Pool.invalidate() leaves a checked-out connection working until it is returned and checked out again (#46)", async () => {
+Deno.test("Pool.invalidate() leaves a checked-out connection working until it is returned and checked out again", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -613,7 +613,7 @@ Deno.test("Pool.invalidate() leaves a checked-out connection working until it is
   ]);
 });
 
-Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs at checkout and reuses one that is not (#47)", async () => {
+Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs at checkout and reuses one that is not", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
@@ -656,7 +656,7 @@ Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs a
   ]);
 });
 
-Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs by a fraction of a millisecond (#47)", async () => {
+Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs by a fraction of a millisecond", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -672,7 +672,7 @@ Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs b
   assert.equal(conn.dbapiConnection, driver.connections[1]);
 });
 
-Deno.test("QueuePool with the default recycleMs never recycles, whatever the age (#48)", async () => {
+Deno.test("QueuePool with the default recycleMs never recycles, whatever the age", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -691,7 +691,7 @@ Deno.test("QueuePool with the default recycleMs never recycles, whatever the age
   assert.deepEqual(c1.calls, ["rollback", "rollback"]);
 });
 
-Deno.test("QueuePool never recycles a connection while it is checked out (#49)", async () => {
+Deno.test("QueuePool never recycles a connection while it is checked out", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -721,9 +721,9 @@ Deno.test("QueuePool never recycles a connection while it is checked out (#49)",
   assert.equal(c1.open, true);
 });
 
-// ------------------------------------------------------------- R., S. extras
+// ------------------------------------------------------------- Invalidating chosen connections; clock ties
 
-Deno.test("ConnectionPoolEntry.invalidate() and PoolProxiedConnection.invalidate() replace only the chosen connections and leave the pool time alone (#101)", async () => {
+Deno.test("ConnectionPoolEntry.invalidate() and PoolProxiedConnection.invalidate() replace only the chosen connections and leave the pool time alone", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
@@ -765,7 +765,7 @@ Deno.test("ConnectionPoolEntry.invalidate() and PoolProxiedConnection.invalidate
   for (const proxy of again) await proxy.close();
 });
 
-Deno.test("QueuePool replaces a connection soft-invalidated at the same clock reading it was created at (#116)", async () => {
+Deno.test("QueuePool replaces a connection soft-invalidated at the same clock reading it was created at", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock(); // never moves
   await using pool = new QueuePool(driver.creator, {
@@ -788,7 +788,7 @@ Deno.test("QueuePool replaces a connection soft-invalidated at the same clock re
   assert.equal(driver.connections.length, 2);
 });
 
-Deno.test("QueuePool replaces a connection after a pool invalidation at the same clock reading (#116)", async () => {
+Deno.test("QueuePool replaces a connection after a pool invalidation at the same clock reading", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock(); // never moves
   await using pool = new QueuePool(driver.creator, {

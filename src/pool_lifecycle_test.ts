@@ -25,9 +25,9 @@ function counters<C>(pool: QueuePool<C>): [number, number, number] {
   return [pool.checkedIn(), pool.checkedOut(), pool.overflow()];
 }
 
-// ------------------------------------------------------------------ #83 dispose()
+// ------------------------------------------------------------------ dispose()
 
-Deno.test("QueuePool.dispose() closes every idle connection, leaves checked-out ones usable and logs its status (#83)", async () => {
+Deno.test("QueuePool.dispose() closes every idle connection, leaves checked-out ones usable and logs its status", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { probes: false });
   const { logger, lines } = recordingLogger();
@@ -71,7 +71,7 @@ Deno.test("QueuePool.dispose() closes every idle connection, leaves checked-out 
   await c!.close();
 });
 
-Deno.test("QueuePool.dispose(): a connection checked out during dispose() is reset, checked in and closed when returned, not re-pooled (#83)", async () => {
+Deno.test("QueuePool.dispose(): a connection checked out during dispose() is reset, checked in and closed when returned, not re-pooled", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { probes: false });
   await using pool = new QueuePool(driver.creator, {
@@ -97,7 +97,7 @@ Deno.test("QueuePool.dispose(): a connection checked out during dispose() is res
   assert.deepEqual(counters(pool), [0, 1, -1]);
 });
 
-Deno.test("QueuePool.dispose() keeps the counters exact: checkedOut() never negative, capacity never exceeded (#83, D11, F4)", async () => {
+Deno.test("QueuePool.dispose() keeps the counters exact: connections out at dispose() are closed on return, so checkedOut() is never negative and capacity never exceeded", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -148,7 +148,7 @@ Deno.test("QueuePool.dispose() keeps the counters exact: checkedOut() never nega
   );
 });
 
-Deno.test("QueuePool.dispose() keeps waiters waiting and serves them when an old connection comes back (#83)", async () => {
+Deno.test("QueuePool.dispose() keeps waiters waiting and serves them when an old connection comes back", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -178,7 +178,7 @@ Deno.test("QueuePool.dispose() keeps waiters waiting and serves them when an old
   }
 });
 
-Deno.test("QueuePool.dispose(): an old connection invalidated or detached after dispose() frees its slot exactly once (#83)", async () => {
+Deno.test("QueuePool.dispose(): an old connection invalidated or detached after dispose() frees its slot exactly once", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -244,9 +244,9 @@ Deno.test("QueuePool.dispose(): a close listener that throws does not stop the o
   assert.deepEqual(counters(pool), [0, 0, -5]);
 });
 
-// ------------------------------------------------------------------ #84 recreate()
+// ------------------------------------------------------------------ recreate()
 
-Deno.test("QueuePool.recreate() keeps poolSize, maxOverflow, timeoutMs and useLifo (#84)", async () => {
+Deno.test("QueuePool.recreate() keeps poolSize, maxOverflow, timeoutMs and useLifo", async () => {
   const driver = new FakeDriver();
   await using old = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -275,13 +275,14 @@ Deno.test("QueuePool.recreate() keeps poolSize, maxOverflow, timeoutMs and useLi
   for (const proxy of held) await proxy.close();
   // useLifo: the most recently returned idle connection comes out first.
   const next = await pool.connect();
-  // (#1 and #2 were kept, in that order; #3 was an overflow, closed on return.)
+  // (Connections 1 and 2 were kept, in that order; connection 3 was an
+  // overflow, closed on return.)
   assert.equal(next.dbapiConnection, driver.connections[1]);
   await next.close();
   assert.equal(old.checkedOut(), 0);
 });
 
-Deno.test("QueuePool.recreate() keeps recycleMs, clock, resetOnReturn, prePing and dialect (#84)", async () => {
+Deno.test("QueuePool.recreate() keeps recycleMs, clock, resetOnReturn, prePing and dialect", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   let dialectCalls = 0;
@@ -323,7 +324,7 @@ Deno.test("QueuePool.recreate() keeps recycleMs, clock, resetOnReturn, prePing a
   await fourth.close();
 });
 
-Deno.test('QueuePool.recreate() keeps echo, loggingName and logger, and logs "Pool recreating" (#84)', async () => {
+Deno.test('QueuePool.recreate() keeps echo, loggingName and logger, and logs "Pool recreating"', async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using old = new QueuePool(driver.creator, {
@@ -355,7 +356,7 @@ Deno.test('QueuePool.recreate() keeps echo, loggingName and logger, and logs "Po
   }
 });
 
-Deno.test("QueuePool.recreate() keeps the same listeners, each registered once (#84)", async () => {
+Deno.test("QueuePool.recreate() keeps the same listeners, each registered once", async () => {
   const driver = new FakeDriver();
   const calls: string[] = [];
   const legacy = {
@@ -397,7 +398,7 @@ Deno.test("QueuePool.recreate() keeps the same listeners, each registered once (
   ]);
 });
 
-Deno.test("QueuePool.recreate() creates no connection and does not touch the old pool (#84)", async () => {
+Deno.test("QueuePool.recreate() creates no connection and does not touch the old pool", async () => {
   const driver = new FakeDriver();
   await using old = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -427,7 +428,7 @@ Deno.test("QueuePool.recreate() creates no connection and does not touch the old
   assert.equal(driver.counts.create, 2);
 });
 
-// ------------------------------------------------------------------ #85 dispose() then recreate()
+// ------------------------------------------------------------------ dispose() then recreate()
 
 type PoolClass = new (
   creator: Creator<FakeConnection>,
@@ -443,7 +444,7 @@ const POOL_CLASSES: [string, PoolClass][] = [
 ];
 
 for (const [name, cls] of POOL_CLASSES) {
-  Deno.test(`${name}: dispose() then recreate() succeeds with a creator that now throws (#85)`, async () => {
+  Deno.test(`${name}: dispose() then recreate() succeeds with a creator that now throws`, async () => {
     const driver = new FakeDriver();
     await using old = new cls(driver.creator, { dialect: driver.dialect });
     await (await old.connect()).close();
@@ -472,7 +473,7 @@ for (const [name, cls] of POOL_CLASSES) {
   });
 }
 
-Deno.test("QueuePool: dispose() then recreate() of a pool that never connected calls no creator (#85)", async () => {
+Deno.test("QueuePool: dispose() then recreate() of a pool that never connected calls no creator", async () => {
   let calls = 0;
   await using old = new QueuePool(() => {
     calls++;
@@ -484,9 +485,9 @@ Deno.test("QueuePool: dispose() then recreate() of a pool that never connected c
   assert.equal(pool.checkedOut(), 0);
 });
 
-// ------------------------------------------------------------------ #86 abandoning a pool
+// ------------------------------------------------------------------ abandoning a pool
 
-Deno.test("abandoning a pool for a recreate()d one closes none of its connections and fires no close event (#86)", async () => {
+Deno.test("abandoning a pool for a recreate()d one closes none of its connections and fires no close event", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { probes: false });
   // `await using` only cleans up at the end; the pool is abandoned before that.
@@ -516,7 +517,7 @@ Deno.test("abandoning a pool for a recreate()d one closes none of its connection
   await held.close();
 });
 
-Deno.test("QueuePool.recreate() carries a listener's signal: aborting it removes the copy too (#84)", async () => {
+Deno.test("QueuePool.recreate() carries a listener's signal: aborting it removes the copy too", async () => {
   const controller = new AbortController();
   let calls = 0;
   await using pool = new QueuePool(() => ({}));

@@ -18,9 +18,9 @@ const NORMAL_STATE = {
   asyncioSafe: true,
 };
 
-// ------------------------------------------------------------------ K. Checkin / reset
+// ------------------------------------------------------------------ Checkin and reset on return
 
-Deno.test("proxy.close() fires reset, then rolls back, then fires checkin (#68)", async () => {
+Deno.test("proxy.close() fires reset, then rolls back, then fires checkin", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { driverPrefix: "" });
   await using pool = new QueuePool(driver.creator, { dialect: trace.dialect });
@@ -30,7 +30,7 @@ Deno.test("proxy.close() fires reset, then rolls back, then fires checkin (#68)"
   assert.deepEqual(trace.timeline, ["reset#1", "rollback#1", "checkin#1"]);
 });
 
-Deno.test("proxy.close() passes the connection and its entry to reset and checkin (#68)", async () => {
+Deno.test("proxy.close() passes the connection and its entry to reset and checkin", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   let entry: unknown;
@@ -47,7 +47,7 @@ Deno.test("proxy.close() passes the connection and its entry to reset and checki
   ]);
 });
 
-Deno.test('resetOnReturn "rollback" (the default, and true) rolls back exactly once per return and never commits (#69)', async () => {
+Deno.test('resetOnReturn "rollback" (the default, and true) rolls back exactly once per return and never commits', async () => {
   for (const resetOnReturn of [undefined, "rollback", true] as const) {
     const driver = new FakeDriver();
     await using pool = new QueuePool(driver.creator, {
@@ -65,7 +65,7 @@ Deno.test('resetOnReturn "rollback" (the default, and true) rolls back exactly o
   }
 });
 
-Deno.test('resetOnReturn "rollback" rolls back once with listeners and debug logging on (#69)', async () => {
+Deno.test('resetOnReturn "rollback" rolls back once with listeners and debug logging on', async () => {
   const driver = new FakeDriver();
   const { logger } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -81,7 +81,7 @@ Deno.test('resetOnReturn "rollback" rolls back once with listeners and debug log
   assert.deepEqual(driver.connections[0]!.calls, ["rollback", "rollback"]);
 });
 
-Deno.test('resetOnReturn "commit" commits exactly once and never rolls back (#70)', async () => {
+Deno.test('resetOnReturn "commit" commits exactly once and never rolls back', async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -114,7 +114,7 @@ Deno.test('resetOnReturn "commit" commits even when the dialect reports no trans
   assert.deepEqual(driver.connections[0]!.calls, ["commit"]);
 });
 
-Deno.test("resetOnReturn null or false neither rolls back nor commits, and reset still fires (#71)", async () => {
+Deno.test("resetOnReturn null or false neither rolls back nor commits, and reset still fires", async () => {
   for (const resetOnReturn of [null, false] as const) {
     const driver = new FakeDriver();
     await using pool = new QueuePool(driver.creator, {
@@ -131,7 +131,7 @@ Deno.test("resetOnReturn null or false neither rolls back nor commits, and reset
   }
 });
 
-Deno.test("a normal return passes a frozen { transactionWasReset: false, terminateOnly: false, asyncioSafe: true } to reset (#72)", async () => {
+Deno.test("a normal return passes a frozen { transactionWasReset: false, terminateOnly: false, asyncioSafe: true } to reset", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const states: PoolResetState[] = [];
@@ -145,7 +145,7 @@ Deno.test("a normal return passes a frozen { transactionWasReset: false, termina
   assert.ok(Object.isFrozen(states[0]));
 });
 
-Deno.test("a reset listener declared with two parameters (conn, entry) works unchanged (#73)", async () => {
+Deno.test("a reset listener declared with two parameters (conn, entry) works unchanged", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -169,7 +169,7 @@ Deno.test("a reset listener declared with two parameters (conn, entry) works unc
   assert.equal(pool.checkedIn(), 1);
 });
 
-Deno.test("a rollback that throws on return is logged, the entry invalidated and still checked in (#74)", async () => {
+Deno.test("a rollback that throws on return is logged, the entry invalidated and still checked in", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { driverPrefix: "" });
   const { logger, lines } = recordingLogger();
@@ -211,7 +211,7 @@ Deno.test("a rollback that throws on return is logged, the entry invalidated and
   assert.equal(again.dbapiConnection, driver.connections[1]);
 });
 
-Deno.test("a rollback that throws on return, with no listeners and no echo, still invalidates and checks in (#74)", async () => {
+Deno.test("a rollback that throws on return, with no listeners and no echo, still invalidates and checks in", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -238,7 +238,7 @@ Deno.test("a rollback that throws on return, with no listeners and no echo, stil
   assert.equal(again.dbapiConnection, driver.connections[1]);
 });
 
-Deno.test("an async rollback that rejects on return is handled like a throwing one (#74)", async () => {
+Deno.test("an async rollback that rejects on return is handled like a throwing one", async () => {
   const driver = new FakeDriver();
   const failure = new Error("async rollback failed");
   const { logger, lines } = recordingLogger();
@@ -284,7 +284,7 @@ Deno.test("a reset listener that throws is handled like a failing rollback: clos
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("checkin receives null for a hard-invalidated proxy (#75)", async () => {
+Deno.test("checkin receives null for a hard-invalidated proxy", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const proxy = await pool.connect();
@@ -297,7 +297,7 @@ Deno.test("checkin receives null for a hard-invalidated proxy (#75)", async () =
   assert.deepEqual(conn.calls, ["terminate"]);
 });
 
-Deno.test("checkin never fires for a detached proxy (#75)", async () => {
+Deno.test("checkin never fires for a detached proxy", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const proxy = await pool.connect();
@@ -307,7 +307,7 @@ Deno.test("checkin never fires for a detached proxy (#75)", async () => {
   assert.ok(!rec.names().some((n) => n.startsWith("checkin")));
 });
 
-Deno.test('echo "debug" logs "being returned to pool" and then "rollback-on-return" (#76)', async () => {
+Deno.test('echo "debug" logs "being returned to pool" and then "rollback-on-return"', async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -352,7 +352,7 @@ Deno.test("rollback mode skips the rollback when dialect.inTransaction() returns
   assert.equal(rec.names().filter((n) => n === "reset#1").length, 2);
 });
 
-Deno.test("(internal) a return with transactionWasReset: true in rollback mode skips the rollback (#77)", async () => {
+Deno.test("(internal) a return with transactionWasReset: true in rollback mode skips the rollback", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -387,7 +387,7 @@ Deno.test("(internal) a return with transactionWasReset: true in rollback mode s
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("(internal) a return with transactionWasReset: true and no listeners or echo still skips the rollback (#77)", async () => {
+Deno.test("(internal) a return with transactionWasReset: true and no listeners or echo still skips the rollback", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const proxy = await pool.connect();
@@ -422,7 +422,7 @@ Deno.test("(internal) a return with transactionWasReset: true in commit mode sti
   assert.deepEqual(conn.calls, ["commit"]);
 });
 
-Deno.test("proxy.close() twice: the second call is a no-op (#22)", async () => {
+Deno.test("proxy.close() twice: the second call is a no-op", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const proxy = await pool.connect();
@@ -439,7 +439,7 @@ Deno.test("proxy.close() twice: the second call is a no-op (#22)", async () => {
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("(internal) a second return of the same entry is ignored with a double-checkin warning (#22)", async () => {
+Deno.test("(internal) a second return of the same entry is ignored with a double-checkin warning", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -474,7 +474,7 @@ Deno.test("(internal) a second return of the same entry is ignored with a double
   assert.notEqual(b.dbapiConnection, conn);
 });
 
-Deno.test("a checkin listener that throws: close() rejects with its error and the slot is still returned (#115)", async () => {
+Deno.test("a checkin listener that throws: close() rejects with its error and the slot is still returned", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -501,9 +501,9 @@ Deno.test("a checkin listener that throws: close() rejects with its error and th
   assert.deepEqual(conn.calls, ["rollback"]);
 });
 
-// ------------------------------------------------------------------ L. Detach / close / closeDetached
+// ------------------------------------------------------------------ Detach, entry.close() and closeDetached
 
-Deno.test("detach() fires detach after detaching, no checkin; checkedOut() drops at once (#78)", async () => {
+Deno.test("detach() fires detach after detaching, no checkin; checkedOut() drops at once", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const proxy = await pool.connect();
@@ -545,7 +545,7 @@ Deno.test("detach() a second time does nothing", async () => {
   await proxy.close();
 });
 
-Deno.test("closing a detached proxy: reset (terminateOnly) -> rollback -> closeDetached -> driver close, no close or checkin event (#79)", async () => {
+Deno.test("closing a detached proxy: reset (terminateOnly) -> rollback -> closeDetached -> driver close, no close or checkin event", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { driverPrefix: "" });
   await using pool = new QueuePool(driver.creator, { dialect: trace.dialect });
@@ -602,7 +602,7 @@ Deno.test("closing a detached proxy whose rollback throws: logged, closeDetached
   assert.equal(driver.connections[0]!.open, false);
 });
 
-Deno.test("after detach() with poolSize 1, maxOverflow 0, connect() does not wait and gets a new connection on the same entry (#80)", async () => {
+Deno.test("after detach() with poolSize 1, maxOverflow 0, connect() does not wait and gets a new connection on the same entry", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -631,7 +631,7 @@ Deno.test("after detach() with poolSize 1, maxOverflow 0, connect() does not wai
   assert.equal(pool.checkedOut(), 1);
 });
 
-Deno.test("entry.close() fires close before closing; the entry reconnects at its next checkout (#81)", async () => {
+Deno.test("entry.close() fires close before closing; the entry reconnects at its next checkout", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -682,7 +682,7 @@ Deno.test("entry.close() on an entry without a connection does nothing", async (
   assert.deepEqual(rec.events, []);
 });
 
-Deno.test("a driver close() that throws in dispose() is logged and swallowed (#82)", async () => {
+Deno.test("a driver close() that throws in dispose() is logged and swallowed", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -710,7 +710,7 @@ Deno.test("a driver close() that throws in dispose() is logged and swallowed (#8
   assert.equal(again.dbapiConnection, driver.connections[2]);
 });
 
-Deno.test("a driver close() that throws in an overflow discard, entry.close() or a detached close is logged and swallowed (#82)", async () => {
+Deno.test("a driver close() that throws in an overflow discard, entry.close() or a detached close is logged and swallowed", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -753,7 +753,7 @@ Deno.test("a driver close() that throws in an overflow discard, entry.close() or
   for (const proxy of all) await proxy.close();
 });
 
-Deno.test("a driver terminate() that throws during invalidation is logged and swallowed (#82)", async () => {
+Deno.test("a driver terminate() that throws during invalidation is logged and swallowed", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   const failure = new Error("terminate failed");
@@ -781,7 +781,7 @@ Deno.test("a driver terminate() that throws during invalidation is logged and sw
   assert.equal(again.dbapiConnection, driver.connections[1]);
 });
 
-Deno.test("a driver close() that throws when an old connection is returned after dispose() is logged and swallowed (#82)", async () => {
+Deno.test("a driver close() that throws when an old connection is returned after dispose() is logged and swallowed", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -805,7 +805,7 @@ Deno.test("a driver close() that throws when an old connection is returned after
   assert.equal(again.dbapiConnection, driver.connections[1]);
 });
 
-Deno.test("hard-invalidating a detached proxy fires closeDetached and terminates its connection (F9)", async () => {
+Deno.test("hard-invalidating a detached proxy fires closeDetached and terminates its connection", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { driverPrefix: "" });
   await using pool = new QueuePool(driver.creator, { dialect: trace.dialect });
@@ -874,7 +874,7 @@ Deno.test("a close listener that throws in entry.close(): the connection is stil
   assert.equal(again.dbapiConnection, driver.connections[1]);
 });
 
-// ------------------------------------------------------------------ R. Garbage collection (D8)
+// ------------------------------------------------------------------ Proxies garbage-collected without close()
 
 const gc = (globalThis as unknown as { gc?: () => void }).gc;
 function gcWarning(id: number): string {
@@ -917,7 +917,7 @@ function warnWatchingLogger() {
 
 Deno.test({
   name:
-    "a proxy garbage-collected without close() is warned about and its slot released, with no reset and no event (#104)",
+    "a proxy garbage-collected without close() is warned about and its slot released, with no reset and no event",
   ignore: gc === undefined,
   async fn() {
     const driver = new FakeDriver();
@@ -958,7 +958,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "a proxy garbage-collected without close() serves a waiting caller with a new connection (#104)",
+    "a proxy garbage-collected without close() serves a waiting caller with a new connection",
   ignore: gc === undefined,
   async fn() {
     const driver = new FakeDriver();
@@ -990,8 +990,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "a collected proxy that was closed or detached is never reported (#104)",
+  name: "a collected proxy that was closed or detached is never reported",
   ignore: gc === undefined,
   async fn() {
     const driver = new FakeDriver();
@@ -1001,9 +1000,9 @@ Deno.test({
       logger,
     });
     await (async () => {
-      const closed = await pool.connect(); // #1
-      const detached = await pool.connect(); // #2
-      await pool.connect(); // #3, leaked
+      const closed = await pool.connect(); // connection 1
+      const detached = await pool.connect(); // connection 2
+      await pool.connect(); // connection 3, leaked
       await closed.close();
       await detached.detach();
     })();

@@ -89,7 +89,7 @@ interface CreatorCall {
   readonly seq: number;
   readonly entryId: number;
   readonly gated: boolean;
-  /** The entry's start tick and clock reading before this call (§4.3 is decided on them). */
+  /** The entry's start tick and clock reading before this call (whether a checkout reconnects the entry is decided on them). */
   readonly prevStartTick: number;
   readonly prevStartClock: number;
   outcome: "pending" | "ok" | "fail";
@@ -162,8 +162,9 @@ class ModelRun {
   /**
    * A logical time that moves at every timestamp the pool takes: creator
    * call (start time), soft invalidation, pool invalidation. Staleness
-   * (§4.3) compares these, as the pool compares its strictly increasing
-   * clock readings (D9).
+   * (is a connection older than the last invalidation?) compares these, as
+   * the pool compares its clock readings, which it makes strictly
+   * increasing so that two readings in one clock tick never compare equal.
    */
   tick = 0;
   readonly startTick = new Map<number, number>();
@@ -289,7 +290,7 @@ class ModelRun {
     return ticket;
   }
 
-  /** §3.2: idle entry, else capacity, else fail at once (timeoutMs 0), else wait. */
+  /** Getting an entry: an idle one, else new capacity, else fail at once (timeoutMs 0), else wait. */
   #acquire(t: Ticket): void {
     if (this.idle.length > 0) {
       const entry = this.p.useLifo ? this.idle.pop()! : this.idle.shift()!;
@@ -344,7 +345,7 @@ class ModelRun {
   }
 
   /**
-   * §4.3: checking out an existing entry calls the creator exactly when the
+   * The freshness check: checking out an existing entry calls the creator exactly when the
    * entry has no connection or its connection is stale (recycle, pool or
    * soft invalidation); otherwise the connection is reused.
    */
@@ -360,7 +361,7 @@ class ModelRun {
     const recycleMs = this.p.recycleMs;
     const age = this.clock.now - startedAt;
     // The pool's readings run ahead of a clock that does not move, by
-    // 0.001 ms per reading (D9). Ages here are whole milliseconds, so that
+    // 0.001 ms per reading (to keep them strictly increasing). Ages here are whole milliseconds, so that
     // cannot matter until about 1000 readings were taken since the clock
     // last moved; past that, an age within 1 ms of the boundary is not
     // checked.
@@ -415,7 +416,8 @@ class ModelRun {
     if (call.outcome === "ok") {
       entry.isNew = false;
       if (t.aborted) {
-        // D6: the checkout completed in the background and was returned.
+        // Aborted after the grant: the checkout completed in the background
+        // and was returned.
         t.state = "done";
         this.#giveBack(entry);
       } else {
@@ -428,16 +430,16 @@ class ModelRun {
     if (t.aborted) this.expectedErrors++; // logged, nobody to reject
     else t.expect = { kind: "rejected", reason: call.error };
     if (entry.isNew) {
-      // §3.2 step 2: the new entry is discarded, its capacity freed.
+      // A failed creator on a new entry: the entry is discarded, its capacity freed.
       this.live--;
       this.#serve();
     } else {
-      // §5.4: the existing entry goes back (empty).
+      // A failed reconnect of an existing entry: it goes back (empty).
       this.#giveBack(entry);
     }
   }
 
-  /** §3.3: an entry comes back. */
+  /** An entry comes back: closed if from before a dispose(), else handed to the head waiter, else idle, else (idle list full) closed. */
   #giveBack(entry: MEntry): void {
     if (entry.gen !== this.gen) {
       this.live--;
@@ -453,7 +455,7 @@ class ModelRun {
     }
   }
 
-  /** Freed capacity goes to the head waiters at once (F6). */
+  /** Freed capacity goes to the head waiters at once (upstream leaves them waiting until their timeout). */
   #serve(): void {
     while (this.queue.length > 0 && this.#hasCapacity()) {
       this.live++;
@@ -568,7 +570,7 @@ class ModelRun {
     else if (how === "invalidate") {
       await proxy.invalidate(new Error(`invalidate #${t.n}`));
     } else if (how === "poolInvalidate") {
-      // §7.3: the time moves only if it is older than this connection.
+      // Pool-wide invalidation: the time moves only if it is older than this connection.
       if (this.invalidTick < this.startTick.get(t.entry!.id!)!) {
         this.invalidTick = ++this.tick;
       }

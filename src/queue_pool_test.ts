@@ -65,9 +65,9 @@ function gate(): { promise: Promise<void>; open(): void } {
 }
 
 // ------------------------------------------------------------------------
-// A. Construction and configuration
+// Construction and configuration
 
-Deno.test("QueuePool constructor calls the creator only at the first connect() (#1)", async () => {
+Deno.test("QueuePool constructor calls the creator only at the first connect()", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator);
   assert.equal(driver.counts.create, undefined);
@@ -76,7 +76,7 @@ Deno.test("QueuePool constructor calls the creator only at the first connect() (
   assert.equal(driver.counts.create, 1);
 });
 
-Deno.test("QueuePool defaults to size 5, timeout 30000 ms, no echo, no loggingName (#2)", async () => {
+Deno.test("QueuePool defaults to size 5, timeout 30000 ms, no echo, no loggingName", async () => {
   await using pool = new QueuePool(fakeCreator());
   assert.equal(pool.size(), 5);
   assert.equal(pool.timeout(), 30_000);
@@ -85,7 +85,7 @@ Deno.test("QueuePool defaults to size 5, timeout 30000 ms, no echo, no loggingNa
   assert.equal(pool.overflow(), -5);
 });
 
-Deno.test("QueuePool defaults to rollback on return and no pre-ping (#2)", async () => {
+Deno.test("QueuePool defaults to rollback on return and no pre-ping", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const first = await pool.connect();
@@ -97,7 +97,7 @@ Deno.test("QueuePool defaults to rollback on return and no pre-ping (#2)", async
   assert.equal(driver.counts.ping, undefined);
 });
 
-Deno.test("QueuePool defaults to never recycling, whatever the age (#2)", async () => {
+Deno.test("QueuePool defaults to never recycling, whatever the age", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -113,7 +113,7 @@ Deno.test("QueuePool defaults to never recycling, whatever the age (#2)", async 
   assert.equal(driver.counts.close, undefined);
 });
 
-Deno.test("QueuePool defaults to echo off: no info or debug lines reach the logger (#2)", async () => {
+Deno.test("QueuePool defaults to echo off: no info or debug lines reach the logger", async () => {
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(fakeCreator(), { logger });
   const conn = await pool.connect();
@@ -125,7 +125,7 @@ Deno.test("QueuePool defaults to echo off: no info or debug lines reach the logg
   );
 });
 
-Deno.test("QueuePool defaults to FIFO reuse (#2)", async () => {
+Deno.test("QueuePool defaults to FIFO reuse", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator);
   const a = await pool.connect();
@@ -137,7 +137,7 @@ Deno.test("QueuePool defaults to FIFO reuse (#2)", async () => {
   assert.equal(next.dbapiConnection, first);
 });
 
-Deno.test("QueuePool defaults to maxOverflow 10: 15 checkouts succeed, the 16th waits (#2)", async () => {
+Deno.test("QueuePool defaults to maxOverflow 10: 15 checkouts succeed, the 16th waits", async () => {
   const clock = new FakeClock();
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { clock: clock.fn });
@@ -159,7 +159,7 @@ Deno.test("QueuePool defaults to maxOverflow 10: 15 checkouts succeed, the 16th 
   for (const conn of held) await conn.close();
 });
 
-Deno.test('QueuePool resetOnReturn "rollback" and true roll back once, no commit (#3)', async () => {
+Deno.test('QueuePool resetOnReturn "rollback" and true roll back once, no commit', async () => {
   for (const resetOnReturn of ["rollback", true] as const) {
     const driver = new FakeDriver();
     await using pool = new QueuePool(driver.creator, {
@@ -172,7 +172,7 @@ Deno.test('QueuePool resetOnReturn "rollback" and true roll back once, no commit
   }
 });
 
-Deno.test('QueuePool resetOnReturn "commit" commits once, no rollback (#3)', async () => {
+Deno.test('QueuePool resetOnReturn "commit" commits once, no rollback', async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -183,7 +183,7 @@ Deno.test('QueuePool resetOnReturn "commit" commits once, no rollback (#3)', asy
   assert.equal(driver.counts.rollback, undefined);
 });
 
-Deno.test("QueuePool resetOnReturn null and false do neither (#3)", async () => {
+Deno.test("QueuePool resetOnReturn null and false do neither", async () => {
   for (const resetOnReturn of [null, false] as const) {
     const driver = new FakeDriver();
     await using pool = new QueuePool(driver.creator, {
@@ -197,7 +197,7 @@ Deno.test("QueuePool resetOnReturn null and false do neither (#3)", async () => 
   }
 });
 
-Deno.test("QueuePool resetOnReturn rejects any other value with TypeError (#3)", () => {
+Deno.test("QueuePool resetOnReturn rejects any other value with TypeError", () => {
   for (const value of ["none", "ROLLBACK", 1, {}]) {
     assert.throws(
       () =>
@@ -216,7 +216,7 @@ Deno.test("QueuePool resetOnReturn rejects any other value with TypeError (#3)",
   }
 });
 
-Deno.test("QueuePool passes the creator the entry later given to the connect event (#4)", async () => {
+Deno.test("QueuePool passes the creator the entry later given to the connect event", async () => {
   const driver = new FakeDriver();
   const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator);
@@ -233,7 +233,7 @@ Deno.test("QueuePool passes the creator the entry later given to the connect eve
   assert.equal(entries[0]!.dbapiConnection, driver.connections[0]);
 });
 
-Deno.test("QueuePool works with a creator declared with no parameters (#4)", async () => {
+Deno.test("QueuePool works with a creator declared with no parameters", async () => {
   const made: object[] = [];
   await using pool = new QueuePool(() => {
     const conn = { rollback() {} };
@@ -244,7 +244,7 @@ Deno.test("QueuePool works with a creator declared with no parameters (#4)", asy
   assert.equal(conn.dbapiConnection, made[0]);
 });
 
-Deno.test("QueuePool events option registers listeners before the first connection (#5)", async () => {
+Deno.test("QueuePool events option registers listeners before the first connection", async () => {
   const driver = new FakeDriver();
   const seen: string[] = [];
   await using pool = new QueuePool(driver.creator, {
@@ -262,9 +262,9 @@ Deno.test("QueuePool events option registers listeners before the first connecti
 });
 
 // ------------------------------------------------------------------------
-// B. Queue pool sizing, overflow, timeout — under both names
+// Sizing, overflow and timeout, under both names
 
-Deno.test("QueuePool is the same class as AsyncAdaptedQueuePool (#19)", async () => {
+Deno.test("QueuePool is the same class as AsyncAdaptedQueuePool", async () => {
   assert.equal(QueuePool, AsyncAdaptedQueuePool);
   await using pool = new QueuePool(fakeCreator());
   assert(pool instanceof AsyncAdaptedQueuePool);
@@ -272,7 +272,7 @@ Deno.test("QueuePool is the same class as AsyncAdaptedQueuePool (#19)", async ()
 });
 
 for (const [name, Pool] of QUEUE_POOLS) {
-  Deno.test(`${name} with size 2 overflow 1 times out the 4th checkout after 100 ms (#7, #19)`, async () => {
+  Deno.test(`${name} with size 2 overflow 1 times out the 4th checkout after 100 ms`, async () => {
     await using pool = new Pool(fakeCreator(), {
       poolSize: 2,
       maxOverflow: 1,
@@ -300,7 +300,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     for (const conn of held) await conn.close();
   });
 
-  Deno.test(`${name} status() reports an exhausted size-2 overflow-1 pool (#8, #19)`, async () => {
+  Deno.test(`${name} status() reports an exhausted size-2 overflow-1 pool`, async () => {
     await using pool = new Pool(fakeCreator(), {
       poolSize: 2,
       maxOverflow: 1,
@@ -315,7 +315,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     for (const conn of held) await conn.close();
   });
 
-  Deno.test(`${name} starts with no idle connections and overflow -poolSize (#9, #19)`, async () => {
+  Deno.test(`${name} starts with no idle connections and overflow -poolSize`, async () => {
     await using pool = new Pool(fakeCreator(), { poolSize: 3 });
     assert.equal(pool.checkedIn(), 0);
     assert.equal(pool.overflow(), -3);
@@ -326,7 +326,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     );
   });
 
-  Deno.test(`${name} closes the overflow connection returned to a full pool, after checkin (#10, #19)`, async () => {
+  Deno.test(`${name} closes the overflow connection returned to a full pool, after checkin`, async () => {
     const driver = new FakeDriver();
     await using pool = new Pool(driver.creator, {
       poolSize: 2,
@@ -356,7 +356,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     ]);
   });
 
-  Deno.test(`${name} hands a returned connection to a waiting checkout without a new connection (#11, #19)`, async () => {
+  Deno.test(`${name} hands a returned connection to a waiting checkout without a new connection`, async () => {
     const driver = new FakeDriver();
     const clock = new FakeClock();
     await using pool = new Pool(driver.creator, {
@@ -377,7 +377,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     assert.equal(driver.counts.create, 1);
   });
 
-  Deno.test(`${name} with maxOverflow -1 serves 50 concurrent checkouts without waiting (#12, #19)`, async () => {
+  Deno.test(`${name} with maxOverflow -1 serves 50 concurrent checkouts without waiting`, async () => {
     const driver = new FakeDriver();
     await using pool = new Pool(driver.creator, {
       poolSize: 2,
@@ -396,7 +396,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     assert.equal(driver.openCount, 2);
   });
 
-  Deno.test(`${name} with poolSize 0 is unlimited, reports overflow 0 and keeps every connection (#13, #19)`, async () => {
+  Deno.test(`${name} with poolSize 0 is unlimited, reports overflow 0 and keeps every connection`, async () => {
     const driver = new FakeDriver();
     await using pool = new Pool(driver.creator, {
       poolSize: 0,
@@ -421,7 +421,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     );
   });
 
-  Deno.test(`${name} with maxOverflow 0 times out the 4th checkout, never early (#14, #19)`, async () => {
+  Deno.test(`${name} with maxOverflow 0 times out the 4th checkout, never early`, async () => {
     const timeoutMs = 30;
     await using pool = new Pool(fakeCreator(), {
       poolSize: 3,
@@ -440,7 +440,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     for (const conn of held) await conn.close();
   });
 
-  Deno.test(`${name} keeps overflow and capacity after a creator failure in overflow (#15, #19)`, async () => {
+  Deno.test(`${name} keeps overflow and capacity after a creator failure in overflow`, async () => {
     const driver = new FakeDriver();
     await using pool = new Pool(driver.creator, {
       poolSize: 2,
@@ -463,7 +463,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     assert.equal(pool.overflow(), 0);
   });
 
-  Deno.test(`${name} reuses idle connections in FIFO order by default (#16, #19)`, async () => {
+  Deno.test(`${name} reuses idle connections in FIFO order by default`, async () => {
     await using pool = new Pool(fakeCreator(), { poolSize: 3 });
     const held = [
       await pool.connect(),
@@ -481,7 +481,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     for (const conn of again) await conn.close();
   });
 
-  Deno.test(`${name} with useLifo reuses the most recently returned connection (#17, #19)`, async () => {
+  Deno.test(`${name} with useLifo reuses the most recently returned connection`, async () => {
     await using pool = new Pool(fakeCreator(), { poolSize: 3, useLifo: true });
     const held = [
       await pool.connect(),
@@ -497,7 +497,7 @@ for (const [name, Pool] of QUEUE_POOLS) {
     assert.equal(second.dbapiConnection, c3);
   });
 
-  Deno.test(`${name} with timeoutMs null waits until a connection is returned (#18, #19)`, async () => {
+  Deno.test(`${name} with timeoutMs null waits until a connection is returned`, async () => {
     const driver = new FakeDriver();
     await using pool = new Pool(driver.creator, {
       poolSize: 1,
@@ -519,9 +519,9 @@ for (const [name, Pool] of QUEUE_POOLS) {
 }
 
 // ------------------------------------------------------------------------
-// C. Proxy basics
+// Proxy basics
 
-Deno.test("QueuePool proxy exposes the driver connection and forwards no driver methods (#20)", async () => {
+Deno.test("QueuePool proxy exposes the driver connection and forwards no driver methods", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator);
   await using conn = await pool.connect();
@@ -532,7 +532,7 @@ Deno.test("QueuePool proxy exposes the driver connection and forwards no driver 
   assert.equal("commit" in conn, false);
 });
 
-Deno.test("QueuePool proxy.close() keeps the driver connection open for the next checkout (#21)", async () => {
+Deno.test("QueuePool proxy.close() keeps the driver connection open for the next checkout", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     poolSize: 1,
@@ -549,7 +549,7 @@ Deno.test("QueuePool proxy.close() keeps the driver connection open for the next
   assert.equal(driver.counts.create, 1);
 });
 
-Deno.test("QueuePool proxy.close() twice returns once (#22)", async () => {
+Deno.test("QueuePool proxy.close() twice returns once", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   const recorder = recordEvents(pool);
@@ -568,7 +568,7 @@ Deno.test("QueuePool proxy.close() twice returns once (#22)", async () => {
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("QueuePool ignores an internal second return of an entry with a warning (#22)", async () => {
+Deno.test("QueuePool ignores an internal second return of an entry with a warning", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -598,7 +598,7 @@ Deno.test("QueuePool ignores an internal second return of an entry with a warnin
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("QueuePool proxy isValid turns false after invalidate() (#23)", async () => {
+Deno.test("QueuePool proxy isValid turns false after invalidate()", async () => {
   await using pool = new QueuePool(fakeCreator());
   const conn = await pool.connect();
   assert.equal(conn.isValid, true);
@@ -608,7 +608,7 @@ Deno.test("QueuePool proxy isValid turns false after invalidate() (#23)", async 
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("QueuePool proxy isDetached turns true after detach() (#23)", async () => {
+Deno.test("QueuePool proxy isDetached turns true after detach()", async () => {
   await using pool = new QueuePool(fakeCreator());
   const conn = await pool.connect();
   assert.equal(conn.isDetached, false);
@@ -618,7 +618,7 @@ Deno.test("QueuePool proxy isDetached turns true after detach() (#23)", async ()
   await conn.close();
 });
 
-Deno.test("QueuePool driverConnection is dbapiConnection on entries and proxies, also detached (#24)", async () => {
+Deno.test("QueuePool driverConnection is dbapiConnection on entries and proxies, also detached", async () => {
   const driver = new FakeDriver();
   const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator);
@@ -636,7 +636,7 @@ Deno.test("QueuePool driverConnection is dbapiConnection on entries and proxies,
   await conn.close();
 });
 
-Deno.test("QueuePool connection held with await using is returned when the scope ends (#25)", async () => {
+Deno.test("QueuePool connection held with await using is returned when the scope ends", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
   {
@@ -650,7 +650,7 @@ Deno.test("QueuePool connection held with await using is returned when the scope
   assert.equal(driver.connections[0]!.open, true);
 });
 
-Deno.test("QueuePool entry.inUse is true only while checked out (#26)", async () => {
+Deno.test("QueuePool entry.inUse is true only while checked out", async () => {
   const driver = new FakeDriver();
   const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator);
@@ -667,9 +667,9 @@ Deno.test("QueuePool entry.inUse is true only while checked out (#26)", async ()
 });
 
 // ------------------------------------------------------------------------
-// D. info / recordInfo
+// info / recordInfo
 
-Deno.test("QueuePool proxy.info is the entry's info map, empty for a new connection (#27)", async () => {
+Deno.test("QueuePool proxy.info is the entry's info map, empty for a new connection", async () => {
   const driver = new FakeDriver();
   const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator);
@@ -679,7 +679,7 @@ Deno.test("QueuePool proxy.info is the entry's info map, empty for a new connect
   assert.equal(conn.recordInfo, entries[0]!.recordInfo);
 });
 
-Deno.test("QueuePool info keys survive until the next checkout of the same connection (#28)", async () => {
+Deno.test("QueuePool info keys survive until the next checkout of the same connection", async () => {
   await using pool = new QueuePool(fakeCreator(), { poolSize: 1 });
   const first = await pool.connect();
   first.info.set("key", "value");
@@ -690,7 +690,7 @@ Deno.test("QueuePool info keys survive until the next checkout of the same conne
   assert.equal(second.info.get("key"), "value");
 });
 
-Deno.test("QueuePool info is empty after invalidate() and a new checkout on the same entry (#29)", async () => {
+Deno.test("QueuePool info is empty after invalidate() and a new checkout on the same entry", async () => {
   const driver = new FakeDriver();
   const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator, { poolSize: 1, maxOverflow: 0 });
@@ -704,7 +704,7 @@ Deno.test("QueuePool info is empty after invalidate() and a new checkout on the 
   assert.equal(second.info.size, 0);
 });
 
-Deno.test("QueuePool info is empty after a recycle (#30)", async () => {
+Deno.test("QueuePool info is empty after a recycle", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -724,7 +724,7 @@ Deno.test("QueuePool info is empty after a recycle (#30)", async () => {
   assert.equal(second.recordInfo!.get("slot"), 1);
 });
 
-Deno.test("QueuePool info is empty after a pool-wide invalidation (#30)", async () => {
+Deno.test("QueuePool info is empty after a pool-wide invalidation", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -740,7 +740,7 @@ Deno.test("QueuePool info is empty after a pool-wide invalidation (#30)", async 
   assert.equal(second.info.size, 0);
 });
 
-Deno.test("QueuePool info is empty after a soft invalidation and a new checkout (#30)", async () => {
+Deno.test("QueuePool info is empty after a soft invalidation and a new checkout", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -757,7 +757,7 @@ Deno.test("QueuePool info is empty after a soft invalidation and a new checkout 
   assert.equal(second.info.size, 0);
 });
 
-Deno.test("QueuePool recordInfo keys survive invalidation and reconnect (#31)", async () => {
+Deno.test("QueuePool recordInfo keys survive invalidation and reconnect", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     poolSize: 1,
@@ -773,7 +773,7 @@ Deno.test("QueuePool recordInfo keys survive invalidation and reconnect (#31)", 
   assert.equal(second.recordInfo!.get("slot"), "A");
 });
 
-Deno.test("QueuePool detach() keeps a copy of info, drops recordInfo, leaves the entry's recordInfo (#32)", async () => {
+Deno.test("QueuePool detach() keeps a copy of info, drops recordInfo, leaves the entry's recordInfo", async () => {
   const driver = new FakeDriver();
   const { creator, entries } = entryTracking(driver.creator);
   await using pool = new QueuePool(creator, { poolSize: 1, maxOverflow: 0 });
@@ -794,7 +794,7 @@ Deno.test("QueuePool detach() keeps a copy of info, drops recordInfo, leaves the
   await conn.close();
 });
 
-Deno.test("QueuePool info set by a connect listener is visible on the proxy (#33)", async () => {
+Deno.test("QueuePool info set by a connect listener is visible on the proxy", async () => {
   await using pool = new QueuePool(fakeCreator());
   pool.on("connect", (conn, entry) => {
     entry.info.set("connectedWith", conn.id);
@@ -804,9 +804,9 @@ Deno.test("QueuePool info set by a connect listener is visible on the proxy (#33
 });
 
 // ------------------------------------------------------------------------
-// S. Port decisions: abort, hand-off, timeouts
+// Abort, hand-off and timeouts
 
-Deno.test("QueuePool.connect() with an aborted signal rejects with its reason and changes nothing (#105)", async () => {
+Deno.test("QueuePool.connect() with an aborted signal rejects with its reason and changes nothing", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     poolSize: 1,
@@ -828,7 +828,7 @@ Deno.test("QueuePool.connect() with an aborted signal rejects with its reason an
   await held.close();
 });
 
-Deno.test("QueuePool.connect() aborted while queued rejects with the reason; the next waiter gets the connection (#106)", async () => {
+Deno.test("QueuePool.connect() aborted while queued rejects with the reason; the next waiter gets the connection", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -860,7 +860,7 @@ for (const withListener of [false, true]) {
   Deno.test(
     `QueuePool hands a connection released from an abort listener past the aborted waiter${
       withListener ? " (checkout listener)" : ""
-    } (#106)`,
+    }`,
     async () => {
       const driver = new FakeDriver();
       const { logger, lines } = recordingLogger();
@@ -895,7 +895,7 @@ for (const withListener of [false, true]) {
   );
 }
 
-Deno.test("QueuePool.connect() aborted during a slow creator rejects promptly; the connection comes back (#107)", async () => {
+Deno.test("QueuePool.connect() aborted during a slow creator rejects promptly; the connection comes back", async () => {
   const driver = new FakeDriver();
   const creating = gate();
   driver.gate = creating.promise;
@@ -908,7 +908,7 @@ Deno.test("QueuePool.connect() aborted during a slow creator rejects promptly; t
   });
   const checkins: string[] = [];
   pool.on("checkin", (conn) => {
-    checkins.push(conn === null ? "null" : `#${conn.id}`);
+    checkins.push(conn === null ? "null" : `connection ${conn.id}`);
   });
   const controller = new AbortController();
   const reason = new Error("abandoned");
@@ -928,11 +928,11 @@ Deno.test("QueuePool.connect() aborted during a slow creator rejects promptly; t
   assert.equal(got.dbapiConnection, driver.connections[0]);
   assert.equal(driver.connections[0]!.open, true);
   assert.equal(driver.counts.create, 1);
-  assert.deepEqual(checkins, ["#1"]); // the abandoned checkout was returned normally
+  assert.deepEqual(checkins, ["connection 1"]); // the abandoned checkout was returned normally
   assert.equal(pool.checkedOut(), 1);
 });
 
-Deno.test("QueuePool waiter aborted after the grant, during its reconnect, rejects promptly; the full pool is usable again (#107)", async () => {
+Deno.test("QueuePool waiter aborted after the grant, during its reconnect, rejects promptly; the full pool is usable again", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -972,7 +972,7 @@ Deno.test("QueuePool waiter aborted after the grant, during its reconnect, rejec
   assert.equal(pool.checkedIn(), 2);
 });
 
-Deno.test("QueuePool waiters sharing one signal are all rejected by its abort; others are still served (#108)", async () => {
+Deno.test("QueuePool waiters sharing one signal are all rejected by its abort; others are still served", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -1009,7 +1009,7 @@ Deno.test("QueuePool waiters sharing one signal are all rejected by its abort; o
   assert.equal(pool.checkedIn(), 1);
 });
 
-Deno.test("QueuePool hands returned connections to waiters in order; later callers queue behind them (#109)", async () => {
+Deno.test("QueuePool hands returned connections to waiters in order; later callers queue behind them", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -1051,7 +1051,7 @@ Deno.test("QueuePool hands returned connections to waiters in order; later calle
   assert.equal(pool.checkedIn(), 2);
 });
 
-Deno.test("QueuePool grants capacity freed by a failed creator to the head waiter at once (#110)", async () => {
+Deno.test("QueuePool grants capacity freed by a failed creator to the head waiter at once", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -1079,7 +1079,7 @@ Deno.test("QueuePool grants capacity freed by a failed creator to the head waite
   assert.equal(pool.overflow(), 0);
 });
 
-Deno.test("QueuePool rejects waiters timing out together, each after at least timeoutMs (#111)", async () => {
+Deno.test("QueuePool rejects waiters timing out together, each after at least timeoutMs", async () => {
   const timeoutMs = 30;
   await using pool = new QueuePool(fakeCreator(), {
     poolSize: 1,
@@ -1139,7 +1139,7 @@ async function timeoutStorm(n: number, timeoutMs: number): Promise<number> {
   return elapsed;
 }
 
-Deno.test("QueuePool times out a storm of 20000 waiters in linear time, none early (#111)", async () => {
+Deno.test("QueuePool times out a storm of 20000 waiters in linear time, none early", async () => {
   const timeoutMs = 20;
   await timeoutStorm(500, timeoutMs); // warm-up
   const small = await timeoutStorm(2_500, timeoutMs);
@@ -1152,7 +1152,7 @@ Deno.test("QueuePool times out a storm of 20000 waiters in linear time, none ear
   );
 });
 
-Deno.test("QueuePool with timeoutMs above 2^31-1 does not time out early (#112)", async () => {
+Deno.test("QueuePool with timeoutMs above 2^31-1 does not time out early", async () => {
   const timeoutMs = 2 ** 31 + 1000;
   let readings = 0;
   const clock = (): number => {
@@ -1184,7 +1184,7 @@ for (const withListeners of [false, true]) {
   Deno.test(
     `QueuePool loses and double-grants nothing when random aborts race hand-offs${
       withListeners ? " (with listeners)" : ""
-    } (#106, #107)`,
+    }`,
     async () => {
       const seed = withListeners ? 0xdb9001 : 0xdb9000;
       const random = prng(seed);

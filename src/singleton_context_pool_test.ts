@@ -11,7 +11,7 @@ import {
 } from "./_test_fake_driver.ts";
 import { deferred } from "./_test_helpers.ts";
 
-Deno.test("SingletonContextPool: nested connect() in one context returns the same proxy; checkout once, checkin on the outermost close() (#90)", async () => {
+Deno.test("SingletonContextPool: nested connect() in one context returns the same proxy; checkout once, checkin on the outermost close()", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -46,7 +46,7 @@ Deno.test("SingletonContextPool: nested connect() in one context returns the sam
   assert.equal(driver.connections[0]!.open, true);
 });
 
-Deno.test("SingletonContextPool: concurrent connect() calls in one context share the pending checkout (#90)", async () => {
+Deno.test("SingletonContextPool: concurrent connect() calls in one context share the pending checkout", async () => {
   const driver = new FakeDriver();
   const gate = deferred();
   driver.gate = gate.promise;
@@ -71,7 +71,7 @@ Deno.test("SingletonContextPool: concurrent connect() calls in one context share
   );
 });
 
-Deno.test("SingletonContextPool: different contexts get different connections (#90)", async () => {
+Deno.test("SingletonContextPool: different contexts get different connections", async () => {
   const driver = new FakeDriver({ async: true });
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -92,7 +92,7 @@ Deno.test("SingletonContextPool: different contexts get different connections (#
   assert.match(pool.status(), /^SingletonThreadPool id:\d+ size: 2$/);
 });
 
-Deno.test("SingletonContextPool: a returned connection stays with its context for reuse (#90)", async () => {
+Deno.test("SingletonContextPool: a returned connection stays with its context for reuse", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -110,7 +110,7 @@ Deno.test("SingletonContextPool: a returned connection stays with its context fo
   assert.equal(driver.connections[0]!.open, true);
 });
 
-Deno.test("SingletonContextPool: a caller outside run() gets a context of its own current async context (#90)", async () => {
+Deno.test("SingletonContextPool: a caller outside run() gets a context of its own current async context", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -129,7 +129,7 @@ Deno.test("SingletonContextPool: a caller outside run() gets a context of its ow
   assert.equal(driver.counts.create, 2);
 });
 
-Deno.test("SingletonContextPool: a new context closes arbitrary stored connections, even in use, to stay below poolSize (#90)", async () => {
+Deno.test("SingletonContextPool: a new context closes arbitrary stored connections, even in use, to stay below poolSize", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -156,7 +156,7 @@ Deno.test("SingletonContextPool: a new context closes arbitrary stored connectio
   assert.equal(driver.openCount, 2);
 });
 
-Deno.test("SingletonContextPool: cleanup closes an idle stored connection before one in use (#90)", async () => {
+Deno.test("SingletonContextPool: cleanup closes an idle stored connection before one in use", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -175,7 +175,7 @@ Deno.test("SingletonContextPool: cleanup closes an idle stored connection before
   assert.equal(driver.openCount, 2);
 });
 
-Deno.test("SingletonContextPool.status() matches SingletonThreadPool id:<n> size: <n>, with a new id per pool (#90)", async () => {
+Deno.test("SingletonContextPool.status() matches SingletonThreadPool id:<n> size: <n>, with a new id per pool", async () => {
   const driver = new FakeDriver();
   await using a = new SingletonContextPool(driver.creator);
   await using b = new SingletonContextPool(driver.creator);
@@ -340,7 +340,7 @@ Deno.test("SingletonContextPool rejects poolSize 0", () => {
   );
 });
 
-Deno.test("SingletonContextPool implements connect, dispose, recreate and status (#91)", async () => {
+Deno.test("SingletonContextPool implements connect, dispose, recreate and status", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
