@@ -1,8 +1,8 @@
 /**
  * An in-memory fake driver for unit tests: connections that record their
  * rollback/commit/close/terminate calls, a driver that can be "shut down",
- * a dialect with ping, a fake clock, a recording logger and an event
- * recorder. Not published.
+ * a dialect with ping, a fake clock, a recording logger, an event
+ * recorder and the assertions over what they record. Not published.
  *
  * @module
  */
@@ -197,8 +197,15 @@ export interface LoggedLine {
   context: Record<string, unknown>;
 }
 
-/** A logger that records every call. */
-export function recordingLogger(): { logger: PoolLogger; lines: LoggedLine[] } {
+/**
+ * A logger that records every call. `text()` renders every line and its
+ * context (inspected), to check what a log shows as a whole.
+ */
+export function recordingLogger(): {
+  logger: PoolLogger;
+  lines: LoggedLine[];
+  text(): string;
+} {
   const lines: LoggedLine[] = [];
   const at =
     (level: LoggedLine["level"]) => (line: string, context?: unknown): void => {
@@ -216,6 +223,10 @@ export function recordingLogger(): { logger: PoolLogger; lines: LoggedLine[] } {
       warn: at("warn"),
       error: at("error"),
     },
+    text: () =>
+      lines.map(({ line, context }) =>
+        `${line}\n${Deno.inspect(context, { depth: 4 })}`
+      ).join("\n"),
   };
 }
 
@@ -259,7 +270,11 @@ export function closes(c: FakeConnection): number {
     .length;
 }
 
-/** Asserts the exact event sequence: names, and each argument by identity. */
+/**
+ * Asserts the exact event sequence: the names, each event's argument count,
+ * and each argument by identity (a plain object, such as a reset state, by
+ * deep equality).
+ */
 export function assertEvents(
   actual: readonly RecordedEvent[],
   expected: ReadonlyArray<readonly [string, ...unknown[]]>,
@@ -270,10 +285,21 @@ export function assertEvents(
   );
   actual.forEach((event, i) => {
     const want = expected[i]!.slice(1);
-    assert.equal(event.args.length, want.length, `${event.name}: arity`);
-    want.forEach((arg, j) =>
-      assert.equal(event.args[j], arg, `${event.name}: argument ${j}`)
+    assert.equal(
+      event.args.length,
+      want.length,
+      `${event.name}: ${event.args.length} arguments`,
     );
+    want.forEach((arg, j) => {
+      if (
+        arg !== null && typeof arg === "object" &&
+        Object.getPrototypeOf(arg) === Object.prototype
+      ) {
+        assert.deepEqual(event.args[j], arg, `${event.name}: argument ${j}`);
+      } else {
+        assert.equal(event.args[j], arg, `${event.name}: argument ${j}`);
+      }
+    });
   });
 }
 

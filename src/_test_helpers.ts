@@ -56,10 +56,22 @@ export async function rejection(
   assert.fail("expected a rejection");
 }
 
-/** Everything an error shows: message, stack, properties, causes. */
-export function errorText(error: unknown): string {
+/**
+ * Everything an error shows: message, stack, properties, causes (to check
+ * that a secret appears nowhere in it). Not the pool's own `errorText()` in
+ * `_log.ts`, which renders an error for a log line.
+ */
+export function inspectError(error: unknown): string {
   return `${String(error)}\n${Deno.inspect(error, { depth: 6 })}`;
 }
+
+/**
+ * The former name of {@linkcode inspectError}, still imported by
+ * `tests/url_test.ts`.
+ *
+ * @deprecated Use {@linkcode inspectError}.
+ */
+export const errorText: (error: unknown) => string = inspectError;
 
 /** A temporary directory whose name starts with `prefix`, removed on dispose. */
 export async function tempDir(

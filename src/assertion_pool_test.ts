@@ -10,7 +10,7 @@ import {
   FakeDriver,
   tracer,
 } from "./_test_fake_driver.ts";
-import { rejection } from "./_test_helpers.ts";
+import { deferred, rejection } from "./_test_helpers.ts";
 
 /** The first checkout, from a function whose name shows in a stack trace. */
 function firstCheckoutSite(
@@ -223,8 +223,8 @@ Deno.test("AssertionPool: an aborted connect() leaves the pool free", async () =
   );
   assert.equal(driver.counts.create, undefined);
 
-  let open!: () => void;
-  driver.gate = new Promise((resolve) => open = resolve);
+  const creating = deferred();
+  driver.gate = creating.promise;
   const checkedIn = new Promise<void>((resolve) =>
     pool.on("checkin", () => resolve(), { once: true })
   );
@@ -233,7 +233,7 @@ Deno.test("AssertionPool: an aborted connect() leaves the pool free", async () =
   controller.abort(reason);
   await assert.rejects(pending, (error) => error === reason);
   driver.gate = null;
-  open();
+  creating.resolve();
   await checkedIn; // the checkout finished in the background and was returned
   const proxy = await pool.connect();
   assert.equal(proxy.dbapiConnection, driver.connections[0]);

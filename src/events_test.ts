@@ -13,10 +13,10 @@ import {
 } from "../mod.ts";
 import { SingletonContextPool } from "./singleton_context_pool.ts";
 import {
+  assertEvents,
   FakeClock,
   type FakeConnection,
   FakeDriver,
-  type RecordedEvent,
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
@@ -24,35 +24,6 @@ import { countListeners } from "./_test_helpers.ts";
 
 /** A subclass, to check class-level scoping. */
 class MyPool<C> extends QueuePool<C> {}
-
-/** Checks events by identity: same names, same argument count, `===` arguments (plain objects: deep-equal). */
-function assertEvents(
-  actual: readonly RecordedEvent[],
-  expected: readonly [string, ...unknown[]][],
-): void {
-  assert.deepEqual(
-    actual.map((e) => e.name),
-    expected.map(([name]) => name),
-  );
-  actual.forEach((event, i) => {
-    const args = expected[i]!.slice(1);
-    assert.equal(
-      event.args.length,
-      args.length,
-      `${event.name}: ${event.args.length} arguments`,
-    );
-    args.forEach((arg, j) => {
-      if (
-        arg !== null && typeof arg === "object" &&
-        Object.getPrototypeOf(arg) === Object.prototype
-      ) {
-        assert.deepEqual(event.args[j], arg, `${event.name} argument ${j}`);
-      } else {
-        assert.equal(event.args[j], arg, `${event.name} argument ${j}`);
-      }
-    });
-  });
-}
 
 /** Checks out and returns one connection. */
 async function cycle<C>(pool: Pool<C>): Promise<void> {

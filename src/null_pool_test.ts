@@ -8,6 +8,7 @@ import {
   recordingLogger,
   tracer,
 } from "./_test_fake_driver.ts";
+import { deferred } from "./_test_helpers.ts";
 
 Deno.test("NullPool.connect() calls the creator for every checkout", async () => {
   const driver = new FakeDriver();
@@ -237,8 +238,8 @@ Deno.test("NullPool.connect() with an aborted signal rejects with its reason and
 
 Deno.test("NullPool: a checkout aborted during a slow creator is closed once the creator finishes", async () => {
   const driver = new FakeDriver();
-  let open!: () => void;
-  driver.gate = new Promise((resolve) => open = resolve);
+  const creating = deferred();
+  driver.gate = creating.promise;
   await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
   const closed = new Promise<void>((resolve) =>
     pool.on("close", () => resolve(), { once: true })
@@ -249,7 +250,7 @@ Deno.test("NullPool: a checkout aborted during a slow creator is closed once the
   controller.abort(reason);
   await assert.rejects(pending, (error) => error === reason);
   driver.gate = null;
-  open();
+  creating.resolve();
   await closed;
   assert.equal(driver.connections.length, 1);
   assert.deepEqual(driver.connections[0]!.calls, ["rollback", "close"]);

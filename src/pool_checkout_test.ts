@@ -21,7 +21,7 @@ import {
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
-import { rejection, tick, watch } from "./_test_helpers.ts";
+import { deferred, rejection, tick, watch } from "./_test_helpers.ts";
 
 type Entry = ConnectionPoolEntry<FakeConnection>;
 
@@ -945,10 +945,8 @@ Deno.test("QueuePool runs a second new connection's connect listeners only after
     dialect: driver.dialect,
   });
   const order: string[] = [];
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => release = resolve);
-  let started!: () => void;
-  const firstStarted = new Promise<void>((resolve) => started = resolve);
+  const gate = deferred();
+  const firstStarted = deferred();
   pool.on("firstConnect", async (conn) => {
     order.push(tag("firstConnect", conn));
     await Promise.resolve();
@@ -956,14 +954,14 @@ Deno.test("QueuePool runs a second new connection's connect listeners only after
   pool.on("connect", async (conn) => {
     order.push(tag("connect start", conn));
     if (conn.id === 1) {
-      started();
-      await gate;
+      firstStarted.resolve();
+      await gate.promise;
     }
     order.push(tag("connect end", conn));
   });
 
   const first = pool.connect();
-  await firstStarted;
+  await firstStarted.promise;
   const second = pool.connect();
 
   // The second creator ran concurrently, but its listeners wait.
@@ -973,7 +971,7 @@ Deno.test("QueuePool runs a second new connection's connect listeners only after
   await tick();
   assert.deepEqual(order, ["firstConnect#1", "connect start#1"]);
 
-  release();
+  gate.resolve();
   const [p1, p2] = await Promise.all([first, second]);
 
   assert.deepEqual(order, [

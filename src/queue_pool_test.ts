@@ -15,7 +15,14 @@ import {
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
-import { prng, QUEUE_POOLS, sleep, tick, watch } from "./_test_helpers.ts";
+import {
+  deferred,
+  prng,
+  QUEUE_POOLS,
+  sleep,
+  tick,
+  watch,
+} from "./_test_helpers.ts";
 import { poolInternals } from "./_pool_classes.ts";
 import {
   type ProxiedConnection,
@@ -55,13 +62,6 @@ function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) =>
     signal.addEventListener("abort", () => resolve(), { once: true })
   );
-}
-
-/** Resolves when the gate is opened. */
-function gate(): { promise: Promise<void>; open(): void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => open = resolve);
-  return { promise, open };
 }
 
 // ------------------------------------------------------------------------
@@ -897,7 +897,7 @@ for (const withListener of [false, true]) {
 
 Deno.test("QueuePool.connect() aborted during a slow creator rejects promptly; the connection comes back", async () => {
   const driver = new FakeDriver();
-  const creating = gate();
+  const creating = deferred();
   driver.gate = creating.promise;
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -921,7 +921,7 @@ Deno.test("QueuePool.connect() aborted during a slow creator rejects promptly; t
   assert.equal(pool.checkedOut(), 1); // the slot is still being connected
   const next = pool.connect(); // waits for the background checkout
   driver.gate = null;
-  creating.open();
+  creating.resolve();
   await tick(); // the background checkout completes and is returned
   assert.equal(pool.waiting(), 0);
   await using got = await next;
@@ -946,7 +946,7 @@ Deno.test("QueuePool waiter aborted after the grant, during its reconnect, rejec
   const controller = new AbortController();
   const reason = new Error("abandoned");
   const waiter = pool.connect({ signal: controller.signal });
-  const creating = gate();
+  const creating = deferred();
   driver.gate = creating.promise;
   await a.invalidate(); // the empty entry is granted to the waiter, which reconnects
   await tick();
@@ -956,7 +956,7 @@ Deno.test("QueuePool waiter aborted after the grant, during its reconnect, rejec
   await assert.rejects(waiter, (error) => error === reason);
   assert.equal(driver.connections.length, 2);
   driver.gate = null;
-  creating.open();
+  creating.resolve();
   await tick(); // the background checkout completes and is returned
   assert.equal(pool.checkedIn(), 1);
   const full = [await pool.connect()];
@@ -1060,7 +1060,7 @@ Deno.test("QueuePool grants capacity freed by a failed creator to the head waite
     timeoutMs: 10_000,
     clock: clock.fn,
   });
-  const creating = gate();
+  const creating = deferred();
   driver.gate = creating.promise;
   const failure = new Error("connection refused");
   driver.failNext.push(failure);
@@ -1068,7 +1068,7 @@ Deno.test("QueuePool grants capacity freed by a failed creator to the head waite
   const waiter = watch(pool.connect());
   assert.equal(pool.waiting(), 1);
   driver.gate = null;
-  creating.open();
+  creating.resolve();
   await assert.rejects(first, (error) => error === failure);
   // The fake clock never moves: only a capacity grant can serve the waiter.
   assert.equal(pool.waiting(), 0, "the freed capacity was not granted");

@@ -200,14 +200,13 @@ Deno.test("SingletonContextPool.dispose() closes idle stored connections; in-use
   await pool.run(async () => {
     await (await pool.connect()).close(); // connection 1, idle
   });
-  let busy!: () => void;
-  const released = new Promise<void>((resolve) => busy = resolve);
+  const released = deferred();
   const inDispose = deferred();
   const task = pool.run(async () => {
     const outer = await pool.connect(); // connection 2
     const inner = await pool.connect();
     inDispose.resolve();
-    await released;
+    await released.promise;
     assert.equal(outer.isValid, true, "usable after dispose()");
     await inner.close();
     assert.equal(closes(outer.dbapiConnection!), 0);
@@ -222,7 +221,7 @@ Deno.test("SingletonContextPool.dispose() closes idle stored connections; in-use
   await pool.dispose();
   assert.equal(closes(driver.connections[0]!), 1);
   assert.equal(driver.connections[1]!.open, true);
-  busy();
+  released.resolve();
   await task;
   assert.equal(closes(driver.connections[1]!), 1);
   assert.equal(driver.connections[2]!.open, true);

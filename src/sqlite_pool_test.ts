@@ -16,15 +16,7 @@ import {
   type SqliteConnectOptions,
   sqliteCreator,
 } from "./sqlite.ts";
-
-/** A temporary directory, removed on dispose. */
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "dbpool_sqlite_pool_" });
-  return {
-    path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  };
-}
+import { tempDir } from "./_test_helpers.ts";
 
 function newPool(
   file: string,
@@ -62,7 +54,7 @@ async function checkOut(
 }
 
 Deno.test("QueuePool over sqliteCreator(file, { journalMode: 'wal' }): every pooled connection is in WAL mode", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_sqlite_pool_");
   await using pool = newPool(`${dir.path}/app.db`, 3);
   const conns = await checkOut(pool, 3);
   try {
@@ -81,7 +73,7 @@ Deno.test("QueuePool over sqliteCreator(file, { journalMode: 'wal' }): every poo
 });
 
 Deno.test("QueuePool over SQLite in WAL mode: pooled connections read while one holds an open write transaction", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_sqlite_pool_");
   // busy_timeout 0: a reader that had to wait for the writer would fail at once.
   await using pool = newPool(`${dir.path}/app.db`, 4, { busyTimeoutMs: 0 });
   {
@@ -118,7 +110,7 @@ Deno.test("QueuePool over SQLite in WAL mode: pooled connections read while one 
 });
 
 Deno.test("QueuePool over SQLite: reset on return rolls back an open transaction and frees the write lock", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_sqlite_pool_");
   await using pool = newPool(`${dir.path}/app.db`, 2, { busyTimeoutMs: 0 });
   {
     await using setup = await pool.connect();
@@ -158,7 +150,7 @@ Deno.test("QueuePool over SQLite: reset on return rolls back an open transaction
 });
 
 Deno.test("QueuePool over SQLite: returning an idle connection leaves committed work alone", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("dbpool_sqlite_pool_");
   await using pool = newPool(`${dir.path}/app.db`, 1);
   {
     await using conn = await pool.connect();
