@@ -8,7 +8,10 @@
  */
 
 import assert from "node:assert/strict";
-import type { ConnectionPoolEntry } from "./connection.ts";
+import type {
+  ConnectionPoolEntry,
+  PoolProxiedConnection,
+} from "./connection.ts";
 import type { Dialect } from "./dialect.ts";
 import type { PoolLogger } from "./logger.ts";
 import type { Creator, Pool } from "./pool.ts";
@@ -263,6 +266,16 @@ export function recordEvents<C>(pool: Pool<C>): {
 
 /** An entry the pool hands to a creator of fake connections. */
 export type FakeEntry = ConnectionPoolEntry<FakeConnection>;
+
+/** A checkout of a fake connection. */
+export type FakeProxy = PoolProxiedConnection<FakeConnection>;
+
+/** `"<name>#<id>"` of a fake connection, or `"<name>#null"` for anything else. */
+export function tag(name: string, connection: unknown): string {
+  return `${name}#${
+    connection instanceof FakeConnection ? connection.id : "null"
+  }`;
+}
 
 /** How many times the driver closed or terminated `c`. */
 export function closes(c: FakeConnection): number {

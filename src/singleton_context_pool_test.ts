@@ -281,37 +281,6 @@ Deno.test("SingletonContextPool: after a hard invalidation the context reconnect
   assert.equal(closes(driver.connections[0]!), 1);
 });
 
-Deno.test("SingletonContextPool: a failed first connect lets the context retry", async () => {
-  const driver = new FakeDriver();
-  await using pool = new SingletonContextPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  const failure = new Error("refused");
-  driver.failNext.push(failure);
-  await pool.run(async () => {
-    await assert.rejects(pool.connect(), (error) => error === failure);
-    assert.match(pool.status(), /size: 0$/);
-    await using conn = await pool.connect();
-    assert.ok(conn.isValid);
-  });
-  assert.match(pool.status(), /size: 1$/);
-});
-
-Deno.test("SingletonContextPool.connect() with an aborted signal rejects with its reason", async () => {
-  const driver = new FakeDriver();
-  await using pool = new SingletonContextPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  const reason = new Error("cancelled");
-  await pool.run(async () => {
-    await assert.rejects(
-      pool.connect({ signal: AbortSignal.abort(reason) }),
-      (error) => error === reason,
-    );
-  });
-  assert.equal(driver.counts.create, undefined);
-});
-
 Deno.test("SingletonContextPool.recreate() keeps poolSize and connects nothing", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
@@ -337,22 +306,4 @@ Deno.test("SingletonContextPool rejects poolSize 0", () => {
     () => new SingletonContextPool(new FakeDriver().creator, { poolSize: 0 }),
     RangeError,
   );
-});
-
-Deno.test("SingletonContextPool implements connect, dispose, recreate and status", async () => {
-  const driver = new FakeDriver();
-  await using pool = new SingletonContextPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  await pool.run(async () => {
-    await (await pool.connect()).close();
-  });
-  assert.equal(await pool.dispose(), undefined);
-  await using recreated = pool.recreate();
-  assert.equal(
-    Object.getPrototypeOf(recreated),
-    SingletonContextPool.prototype,
-  );
-  assert.match(recreated.status(), /^SingletonThreadPool id:\d+ size: 0$/);
-  assert.equal(driver.counts.create, 1);
 });

@@ -75,13 +75,6 @@ Deno.test("StaticPool proxy.close() resets and checks in but does not close the 
   assert.equal(driver.connections[0]!.open, true);
 });
 
-Deno.test('StaticPool.status() is "StaticPool"', async () => {
-  await using pool = new StaticPool(new FakeDriver().creator);
-  assert.equal(pool.status(), "StaticPool");
-  await using _proxy = await pool.connect();
-  assert.equal(pool.status(), "StaticPool");
-});
-
 Deno.test("StaticPool.dispose() closes an unused connection, and the next connect() makes a new one", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver);
@@ -342,35 +335,4 @@ Deno.test("StaticPool: a close listener's error while retiring the replaced conn
   await b.close();
   assert.equal(closes(old), 1);
   assert.equal(driver.openCount, 1);
-});
-
-Deno.test("StaticPool detach() takes the shared connection out; the next checkout makes a new one", async () => {
-  const driver = new FakeDriver();
-  await using pool = new StaticPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  const a = await pool.connect();
-  const old = a.dbapiConnection!;
-  await a.detach();
-  const b = await pool.connect();
-  assert.equal(b.dbapiConnection, driver.connections[1]);
-  await b.close();
-  assert.equal(old.open, true);
-  await a.close();
-  assert.equal(closes(old), 1);
-  assert.equal(driver.connections[1]!.open, true);
-});
-
-Deno.test("StaticPool implements connect, dispose, recreate and status", async () => {
-  const driver = new FakeDriver();
-  await using pool = new StaticPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  const proxy = await pool.connect();
-  await proxy.close();
-  assert.equal(await pool.dispose(), undefined);
-  await using recreated = pool.recreate();
-  assert.equal(Object.getPrototypeOf(recreated), StaticPool.prototype);
-  assert.equal(recreated.status(), "StaticPool");
-  assert.equal(driver.counts.create, 1);
 });

@@ -1,19 +1,24 @@
+/**
+ * Tests of `dispose()` and `recreate()` (`src/pool.ts`, the engine in
+ * `src/_pool_core.ts`, the queue policy in `src/queue_pool.ts`): closing
+ * idle connections, closing the ones out at `dispose()` when they come
+ * back, exact counters, and a `recreate()`d pool that keeps the options and
+ * listeners and connects nothing. Run on a `QueuePool`; what every pool
+ * class shares is in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
-  AssertionPool,
-  type Creator,
-  NullPool,
-  type Pool,
   type PoolProxiedConnection,
   PoolTimeoutError,
   QueuePool,
-  StaticPool,
 } from "../mod.ts";
-import { SingletonContextPool } from "./singleton_context_pool.ts";
 import type { Dialect } from "./dialect.ts";
 import {
   FakeClock,
-  FakeConnection,
+  type FakeConnection,
   FakeDriver,
   recordEvents,
   recordingLogger,
@@ -25,7 +30,7 @@ function counters<C>(pool: QueuePool<C>): [number, number, number] {
   return [pool.checkedIn(), pool.checkedOut(), pool.overflow()];
 }
 
-// ------------------------------------------------------------------ dispose()
+// --------------------------------------------------------------- dispose()
 
 Deno.test("QueuePool.dispose() closes every idle connection, leaves checked-out ones usable and logs its status", async () => {
   const driver = new FakeDriver();
@@ -244,7 +249,59 @@ Deno.test("QueuePool.dispose(): a close listener that throws does not stop the o
   assert.deepEqual(counters(pool), [0, 0, -5]);
 });
 
-// ------------------------------------------------------------------ recreate()
+Deno.test("a driver close() that throws in dispose() is logged and swallowed", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+  });
+  const a = await pool.connect();
+  const b = await pool.connect();
+  await a.close();
+  await b.close();
+  const failure = new Error("close failed");
+  driver.failClose = failure;
+  await pool.dispose(); // resolves
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception closing connection <FakeConnection #1>"],
+    ["error", "Exception closing connection <FakeConnection #2>"],
+  ]);
+  assert.equal(lines[0]!.context.error, failure);
+  assert.equal(pool.checkedIn(), 0);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.overflow(), -5);
+  // The pool keeps working.
+  driver.failClose = null;
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[2]);
+});
+
+Deno.test("a driver close() that throws when an old connection is returned after dispose() is logged and swallowed", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0,
+  });
+  const proxy = await pool.connect();
+  await pool.dispose();
+  driver.failClose = new Error("close failed");
+  await proxy.close(); // resolves
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception closing connection <FakeConnection #1>"],
+  ]);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.overflow(), -1);
+  driver.failClose = null;
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+});
+
+// -------------------------------------------------------------- recreate()
 
 Deno.test("QueuePool.recreate() keeps poolSize, maxOverflow, timeoutMs and useLifo", async () => {
   const driver = new FakeDriver();
@@ -428,50 +485,19 @@ Deno.test("QueuePool.recreate() creates no connection and does not touch the old
   assert.equal(driver.counts.create, 2);
 });
 
-// ------------------------------------------------------------------ dispose() then recreate()
-
-type PoolClass = new (
-  creator: Creator<FakeConnection>,
-  options?: { dialect?: Dialect<FakeConnection> },
-) => Pool<FakeConnection>;
-
-const POOL_CLASSES: [string, PoolClass][] = [
-  ["QueuePool", QueuePool],
-  ["NullPool", NullPool],
-  ["StaticPool", StaticPool],
-  ["AssertionPool", AssertionPool],
-  ["SingletonContextPool", SingletonContextPool],
-];
-
-for (const [name, cls] of POOL_CLASSES) {
-  Deno.test(`${name}: dispose() then recreate() succeeds with a creator that now throws`, async () => {
-    const driver = new FakeDriver();
-    await using old = new cls(driver.creator, { dialect: driver.dialect });
-    await (await old.connect()).close();
-    assert.equal(driver.counts.create, 1);
-    // The creator's next call throws: the database is gone.
-    const failure = new Error("database is gone");
-    driver.failNext.push(failure);
-    await old.dispose();
-    assert.equal(driver.openCount, 0);
-    await using pool = old.recreate();
-    assert.ok(pool instanceof cls);
-    assert.equal(pool.constructor, cls);
-    assert.notEqual(pool, old);
-    assert.equal(
-      driver.counts.create,
-      1,
-      "dispose() or recreate() attempted a connection",
-    );
-    // The same creator: it fails on first use, and works again after.
-    await assert.rejects(pool.connect(), (error) => error === failure);
-    assert.equal(driver.counts.create, 2);
-    const proxy = await pool.connect();
-    assert.ok(proxy.dbapiConnection instanceof FakeConnection);
-    await proxy.close();
-    assert.equal(driver.counts.create, 3);
-  });
-}
+Deno.test("QueuePool.recreate() carries a listener's signal: aborting it removes the copy too", async () => {
+  const controller = new AbortController();
+  let calls = 0;
+  await using pool = new QueuePool(() => ({}));
+  pool.on("checkout", () => void calls++, { signal: controller.signal });
+  await using copy = pool.recreate();
+  await (await copy.connect()).close();
+  assert.equal(calls, 1);
+  controller.abort();
+  await (await copy.connect()).close();
+  await (await pool.connect()).close();
+  assert.equal(calls, 1);
+});
 
 Deno.test("QueuePool: dispose() then recreate() of a pool that never connected calls no creator", async () => {
   let calls = 0;
@@ -485,7 +511,7 @@ Deno.test("QueuePool: dispose() then recreate() of a pool that never connected c
   assert.equal(pool.checkedOut(), 0);
 });
 
-// ------------------------------------------------------------------ abandoning a pool
+// ------------------------------------------------------- Abandoning a pool
 
 Deno.test("abandoning a pool for a recreate()d one closes none of its connections and fires no close event", async () => {
   const driver = new FakeDriver();
@@ -515,18 +541,4 @@ Deno.test("abandoning a pool for a recreate()d one closes none of its connection
   assert.deepEqual(counters(old), [1, 1, -3]);
   assert.equal(held.dbapiConnection!.query("SELECT 1"), "SELECT 1");
   await held.close();
-});
-
-Deno.test("QueuePool.recreate() carries a listener's signal: aborting it removes the copy too", async () => {
-  const controller = new AbortController();
-  let calls = 0;
-  await using pool = new QueuePool(() => ({}));
-  pool.on("checkout", () => void calls++, { signal: controller.signal });
-  await using copy = pool.recreate();
-  await (await copy.connect()).close();
-  assert.equal(calls, 1);
-  controller.abort();
-  await (await copy.connect()).close();
-  await (await pool.connect()).close();
-  assert.equal(calls, 1);
 });

@@ -1,3 +1,11 @@
+/**
+ * Tests of the strict option checks every pool class makes at construction
+ * (`src/_options.ts`): unknown keys, wrong types and out-of-range values,
+ * with messages naming the option and the value received.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   AssertionPool,
@@ -19,6 +27,7 @@ import {
   FakeDriver,
 } from "./_test_fake_driver.ts";
 import { QUEUE_POOLS } from "./_test_helpers.ts";
+import { cycle } from "./_test_pools.ts";
 
 type Options = QueuePoolOptions<FakeConnection>;
 
@@ -380,12 +389,6 @@ function assertEveryPoolRejects(options: unknown, message: string): void {
     );
     assert.equal(driver.counts.create, undefined, name);
   }
-}
-
-/** Checks out and returns one connection. */
-async function cycle(pool: Pool<FakeConnection>): Promise<void> {
-  const proxy = await pool.connect();
-  await proxy.close();
 }
 
 const DIALECT_METHODS = [
