@@ -6,29 +6,27 @@
  */
 
 import assert from "node:assert/strict";
-import { AsyncAdaptedQueuePool, QueuePool } from "../mod.ts";
+import { QueuePool } from "../mod.ts";
 import { FakeClock, FakeDriver, recordingLogger } from "./_test_fake_driver.ts";
 import { cycle } from "./_test_pools.ts";
 
-Deno.test("the logger name is dbpool.pool.AsyncAdaptedQueuePool, with loggingName as a suffix", async () => {
+Deno.test("the logger name of a QueuePool is dbpool.pool.AsyncAdaptedQueuePool, with loggingName as a suffix", async () => {
   for (
     const [options, name] of [
       [{}, "dbpool.pool.AsyncAdaptedQueuePool"],
       [{ loggingName: "myname" }, "dbpool.pool.AsyncAdaptedQueuePool.myname"],
     ] as const
   ) {
-    for (const cls of [QueuePool, AsyncAdaptedQueuePool]) {
-      const { logger, lines } = recordingLogger();
-      await using pool = new cls(() => ({}), {
-        ...options,
-        logger,
-        echo: "debug",
-      });
-      await cycle(pool);
-      await pool.dispose();
-      assert.ok(lines.length > 0);
-      for (const line of lines) assert.equal(line.context.logger, name);
-    }
+    const { logger, lines } = recordingLogger();
+    await using pool = new QueuePool(() => ({}), {
+      ...options,
+      logger,
+      echo: "debug",
+    });
+    await cycle(pool);
+    await pool.dispose();
+    assert.ok(lines.length > 0);
+    for (const line of lines) assert.equal(line.context.logger, name);
   }
 });
 

@@ -8,26 +8,18 @@
 
 import assert from "node:assert/strict";
 import {
-  AssertionPool,
-  AsyncAdaptedQueuePool,
-  type Creator,
   type Dialect,
-  NullPool,
-  type Pool,
   type PoolListener,
   type PoolOptions,
   QueuePool,
   type QueuePoolOptions,
-  StaticPool,
 } from "../mod.ts";
-import { SingletonContextPool } from "./singleton_context_pool.ts";
 import {
   type FakeConnection,
   fakeCreator,
   FakeDriver,
 } from "./_test_fake_driver.ts";
-import { QUEUE_POOLS } from "./_test_helpers.ts";
-import { cycle } from "./_test_pools.ts";
+import { cycle, POOL_CLASSES } from "./_test_pools.ts";
 
 type Options = QueuePoolOptions<FakeConnection>;
 
@@ -42,20 +34,15 @@ function assertRejected(
   type: typeof TypeError | typeof RangeError,
   message: RegExp | string,
 ): void {
-  for (const [name, Pool] of QUEUE_POOLS) {
-    assert.throws(
-      () => new Pool(fakeCreator(), options as Options),
-      (error: unknown) => {
-        assert(
-          error instanceof type,
-          `${name}: expected ${type.name}, got ${error}`,
-        );
-        if (typeof message === "string") assert.equal(error.message, message);
-        else assert.match(error.message, message);
-        return true;
-      },
-    );
-  }
+  assert.throws(
+    () => new QueuePool(fakeCreator(), options as Options),
+    (error: unknown) => {
+      assert(error instanceof type, `expected ${type.name}, got ${error}`);
+      if (typeof message === "string") assert.equal(error.message, message);
+      else assert.match(error.message, message);
+      return true;
+    },
+  );
 }
 
 Deno.test("QueuePool constructor rejects an unknown option key with TypeError", () => {
@@ -188,7 +175,7 @@ Deno.test("every pool class validates connectTimeoutMs and validationTimeoutMs l
       `Cannot create pool: "${key}" must be a number, received "10"`,
     );
     for (const value of [null, 0, 1.5, 60_000]) {
-      for (const Class of [QueuePool, NullPool, StaticPool, AssertionPool]) {
+      for (const { Class } of POOL_CLASSES) {
         await using _pool = new Class(fakeCreator(), { [key]: value });
       }
     }
@@ -290,6 +277,7 @@ Deno.test("QueuePool constructor rejects an invalid resetOnReturn with TypeError
       ["none", `"none"`],
       ["ROLLBACK", `"ROLLBACK"`],
       [0, "0"],
+      [1, "1"],
       [{}, "an object"],
       [new Map(), "a Map"],
     ] as const
@@ -359,25 +347,9 @@ Deno.test("QueuePool constructor validates before making any connection", () => 
 
 // ------------------------------------------------------------------ Every pool class
 
-/** A pool class, as the tests below construct it. */
-type PoolClass = new (
-  creator: Creator<FakeConnection>,
-  options?: PoolOptions<FakeConnection>,
-) => Pool<FakeConnection>;
-
-/** Every pool class: they all validate their options the same way. */
-const ALL_POOLS: readonly (readonly [string, PoolClass])[] = [
-  ["QueuePool", QueuePool],
-  ["AsyncAdaptedQueuePool", AsyncAdaptedQueuePool],
-  ["NullPool", NullPool],
-  ["StaticPool", StaticPool],
-  ["AssertionPool", AssertionPool],
-  ["SingletonContextPool", SingletonContextPool],
-];
-
 /** Asserts that every pool class rejects `options` with a TypeError whose message is `message`. */
 function assertEveryPoolRejects(options: unknown, message: string): void {
-  for (const [name, Pool] of ALL_POOLS) {
+  for (const { name, Class: Pool } of POOL_CLASSES) {
     const driver = new FakeDriver();
     assert.throws(
       () => new Pool(driver.creator, options as PoolOptions<FakeConnection>),
@@ -431,7 +403,7 @@ Deno.test("every pool class accepts dialect methods that are inherited from a cl
       connection.close();
     }
   }
-  for (const [name, Pool] of ALL_POOLS) {
+  for (const { name, Class: Pool } of POOL_CLASSES) {
     for (
       const dialect of [
         new ClassDialect(),
@@ -469,7 +441,7 @@ Deno.test("every pool class rejects a legacy listener in the listeners option wh
 });
 
 Deno.test("addListener() rejects a listener whose hook is present but not a function, and subscribes none of its hooks", async () => {
-  for (const [name, Pool] of ALL_POOLS) {
+  for (const { name, Class: Pool } of POOL_CLASSES) {
     const driver = new FakeDriver();
     await using pool = new Pool(driver.creator, { dialect: driver.dialect });
     const calls: string[] = [];
@@ -515,7 +487,7 @@ Deno.test("every pool class rejects a clock that returns anything but a finite n
 });
 
 Deno.test("every pool class reads a given clock once at construction and accepts any finite reading", async () => {
-  for (const [name, Pool] of ALL_POOLS) {
+  for (const { name, Class: Pool } of POOL_CLASSES) {
     for (const reading of [0, -1_000, 1e15]) {
       let calls = 0;
       await using _pool = new Pool(fakeCreator(), {
@@ -558,7 +530,7 @@ Deno.test("pool options are read from their own keys only: inherited keys are ig
     Object.create({ poolSize: 1 }),
   );
   assert.equal(queue.size(), 5);
-  for (const [name, Pool] of ALL_POOLS) {
+  for (const { name, Class: Pool } of POOL_CLASSES) {
     const driver = new FakeDriver();
     // An inherited unknown key is not an error, and an inherited
     // resetOnReturn: null does not turn the reset off.
@@ -576,7 +548,7 @@ Deno.test("every pool class accepts options in a null-prototype object", async (
     Object.assign(Object.create(null), { poolSize: 2, maxOverflow: 0 }),
   );
   assert.equal(queue.size(), 2);
-  for (const [name, Pool] of ALL_POOLS) {
+  for (const { name, Class: Pool } of POOL_CLASSES) {
     const driver = new FakeDriver();
     const options = Object.assign(Object.create(null), {
       dialect: driver.dialect,
@@ -598,7 +570,7 @@ Deno.test("recreate() on every pool class re-validates and reuses the stored opt
       connection.close();
     }
   }
-  for (const [name, Pool] of ALL_POOLS) {
+  for (const { name, Class: Pool } of POOL_CLASSES) {
     const driver = new FakeDriver();
     let connects = 0;
     let readings = 0;

@@ -3,8 +3,10 @@
  * (`src/_proxied_connection.ts`, the `PoolProxiedConnection` interface of
  * `src/connection.ts`): what it exposes, `close()`, `isValid` and
  * `isDetached`, and `detach()` with the later close of a detached
- * connection. What a return does to the pool (reset, `checkin`) is in
- * `pool_return_test.ts`; invalidation in `pool_invalidation_test.ts`.
+ * connection. That `close()` twice returns the connection once is checked
+ * for every pool class in `pool_conformance_test.ts`; what a return does to
+ * the pool (reset, `checkin`) is in `pool_return_test.ts`; invalidation in
+ * `pool_invalidation_test.ts`.
  *
  * @module
  */
@@ -101,42 +103,6 @@ Deno.test("QueuePool proxy.close() keeps the driver connection open for the next
   await using second = await pool.connect();
   assert.equal(second.dbapiConnection, driverConnection);
   assert.equal(driver.counts.create, 1);
-});
-
-Deno.test("QueuePool proxy.close() twice returns once", async () => {
-  const driver = new FakeDriver();
-  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
-  const recorder = recordEvents(pool);
-  const conn = await pool.connect();
-  const first = conn.close();
-  const second = conn.close();
-  assert.equal(second, first);
-  await first;
-  await conn.close();
-  assert.equal(
-    recorder.names().filter((n) => n.startsWith("checkin")).length,
-    1,
-  );
-  assert.equal(driver.counts.rollback, 1);
-  assert.equal(pool.checkedIn(), 1);
-  assert.equal(pool.checkedOut(), 0);
-});
-
-Deno.test("proxy.close() twice: the second call is a no-op", async () => {
-  const driver = new FakeDriver();
-  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
-  const proxy = await pool.connect();
-  const conn = proxy.dbapiConnection!;
-  const rec = recordEvents(pool);
-  const first = proxy.close();
-  const second = proxy.close();
-  assert.equal(second, first);
-  await first;
-  await proxy.close();
-  assert.deepEqual(rec.names(), ["reset#1", "checkin#1"]);
-  assert.deepEqual(conn.calls, ["rollback"]);
-  assert.equal(pool.checkedIn(), 1);
-  assert.equal(pool.checkedOut(), 0);
 });
 
 Deno.test("QueuePool connection held with await using is returned when the scope ends", async () => {

@@ -1,18 +1,12 @@
 /**
- * Small helpers shared by the unit tests (timing, promises, event checks,
- * temporary directories). Not published.
+ * Small helpers shared by the unit tests: timing, promises, errors,
+ * temporary directories, a seeded PRNG and a count of a signal's
+ * listeners. Not published.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { AsyncAdaptedQueuePool, QueuePool } from "./queue_pool.ts";
-
-/** Both exported names of the queue pool, for tests that run under each. */
-export const QUEUE_POOLS = [
-  ["QueuePool", QueuePool],
-  ["AsyncAdaptedQueuePool", AsyncAdaptedQueuePool],
-] as const;
 
 /** Resolves after one macrotask, so queued microtasks and due timers have run. */
 export function tick(): Promise<void> {

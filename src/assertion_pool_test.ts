@@ -1,3 +1,10 @@
+/**
+ * Tests of `AssertionPool`'s own behaviour (`src/assertion_pool.ts`). What
+ * it shares with every pool class is in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   AssertionPool,

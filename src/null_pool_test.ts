@@ -1,3 +1,10 @@
+/**
+ * Tests of `NullPool`'s own behaviour (`src/null_pool.ts`). What it shares
+ * with every pool class is in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { NullPool } from "../mod.ts";
 import {

@@ -560,7 +560,7 @@ Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs b
   assert.equal(conn.dbapiConnection, driver.connections[1]);
 });
 
-Deno.test("QueuePool with the default recycleMs never recycles, whatever the age", async () => {
+Deno.test("QueuePool with the default recycleMs (null) never recycles, whatever the age", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -571,11 +571,16 @@ Deno.test("QueuePool with the default recycleMs never recycles, whatever the age
   await (await pool.connect()).close();
   const c1 = driver.connections[0]!;
   clock.advance(1e12);
-  await (await pool.connect()).close();
+  const old = await pool.connect();
+  assert.equal(old.dbapiConnection, c1);
+  await old.close();
   clock.advance(Number.MAX_SAFE_INTEGER);
   await using conn = await pool.connect();
   assert.equal(conn.dbapiConnection, c1);
   assert.equal(driver.connections.length, 1);
+  assert.equal(driver.counts.create, 1);
+  assert.equal(driver.counts.terminate, undefined);
+  assert.equal(driver.counts.close, undefined);
   assert.deepEqual(c1.calls, ["rollback", "rollback"]);
 });
 

@@ -88,27 +88,16 @@ Deno.test('resetOnReturn "rollback" (the default, and true) rolls back exactly o
       dialect: driver.dialect,
       ...(resetOnReturn === undefined ? {} : { resetOnReturn }),
     });
-    for (let i = 0; i < 3; i++) {
+    for (let i = 1; i <= 3; i++) {
       const proxy = await pool.connect();
       await proxy.close();
+      assert.equal(driver.counts.rollback, i, String(resetOnReturn));
+      assert.equal(driver.counts.commit, undefined, String(resetOnReturn));
     }
     const conn = driver.connections[0]!;
     assert.equal(driver.connections.length, 1);
     assert.deepEqual(conn.calls, ["rollback", "rollback", "rollback"]);
     assert.equal(driver.counts.commit, undefined);
-  }
-});
-
-Deno.test('QueuePool resetOnReturn "rollback" and true roll back once, no commit', async () => {
-  for (const resetOnReturn of ["rollback", true] as const) {
-    const driver = new FakeDriver();
-    await using pool = new QueuePool(driver.creator, {
-      dialect: driver.dialect,
-      resetOnReturn,
-    });
-    await (await pool.connect()).close();
-    assert.equal(driver.counts.rollback, 1, String(resetOnReturn));
-    assert.equal(driver.counts.commit, undefined, String(resetOnReturn));
   }
 });
 
@@ -140,6 +129,8 @@ Deno.test('resetOnReturn "commit" commits exactly once and never rolls back', as
   const proxy = await pool.connect();
   await proxy.close();
   assert.deepEqual(driver.connections[0]!.calls, ["commit"]);
+  assert.equal(driver.counts.commit, 1);
+  assert.equal(driver.counts.rollback, undefined);
   assert.deepEqual(
     lines.filter((l) => l.line.includes("-on-return")).map((l) => [
       l.level,
@@ -147,17 +138,6 @@ Deno.test('resetOnReturn "commit" commits exactly once and never rolls back', as
     ]),
     [["debug", "Connection <FakeConnection #1> commit-on-return"]],
   );
-});
-
-Deno.test('QueuePool resetOnReturn "commit" commits once, no rollback', async () => {
-  const driver = new FakeDriver();
-  await using pool = new QueuePool(driver.creator, {
-    dialect: driver.dialect,
-    resetOnReturn: "commit",
-  });
-  await (await pool.connect()).close();
-  assert.equal(driver.counts.commit, 1);
-  assert.equal(driver.counts.rollback, undefined);
 });
 
 Deno.test('resetOnReturn "commit" commits even when the dialect reports no transaction', async () => {
@@ -186,17 +166,6 @@ Deno.test("resetOnReturn null or false neither rolls back nor commits, and reset
     assert.deepEqual(rec.names(), ["reset#1", "checkin#1"]);
     assert.deepEqual(rec.events[0]!.args[2], NORMAL_STATE);
     assert.deepEqual(conn.calls, []);
-  }
-});
-
-Deno.test("QueuePool resetOnReturn null and false do neither", async () => {
-  for (const resetOnReturn of [null, false] as const) {
-    const driver = new FakeDriver();
-    await using pool = new QueuePool(driver.creator, {
-      dialect: driver.dialect,
-      resetOnReturn,
-    });
-    await (await pool.connect()).close();
     assert.equal(driver.counts.commit, undefined, String(resetOnReturn));
     assert.equal(driver.counts.rollback, undefined, String(resetOnReturn));
     assert.equal(pool.checkedIn(), 1);
@@ -577,18 +546,36 @@ Deno.test("a checkin listener that throws: close() rejects with its error and th
 
 // --------------------------------------- A second return of the same entry
 
-Deno.test("(internal) a second return of the same entry is ignored with a double-checkin warning", async () => {
+Deno.test("(internal) a second return of the same entry, after close() or after an internal return, is ignored with a double-checkin warning", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
     logger,
   });
-  const proxy = await pool.connect() as ProxiedConnection<FakeConnection>;
   const core = poolInternals.core<FakeConnection>(pool);
+  const rec = recordEvents(pool);
+
+  // After a public close().
+  const closed = await pool.connect() as ProxiedConnection<FakeConnection>;
+  const closedConnection = closed.dbapiConnection!;
+  const closedEntry = proxyInternals.entry(closed);
+  await closed.close();
+  await core.release(closed, closedEntry, closedConnection, false);
+  const warnings = lines.filter((l) => l.level === "warn");
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!.line, /^Double checkin attempted on /);
+  assert.equal(rec.names().filter((n) => n.startsWith("checkin")).length, 1);
+  assert.equal(pool.checkedIn(), 1);
+  assert.equal(pool.checkedOut(), 0);
+
+  // After an internal return, as close() makes it.
+  lines.length = 0;
+  closedConnection.calls.length = 0;
+  const proxy = await pool.connect() as ProxiedConnection<FakeConnection>;
   const entry = proxyInternals.entry(proxy);
   const conn = proxy.dbapiConnection!;
-  const rec = recordEvents(pool);
+  rec.events.length = 0;
   proxyInternals.finish(proxy);
   await core.release(proxy, entry, conn, false);
   assert.equal(pool.checkedIn(), 1);
@@ -610,36 +597,6 @@ Deno.test("(internal) a second return of the same entry is ignored with a double
   await using b = await pool.connect();
   assert.equal(a.dbapiConnection, conn);
   assert.notEqual(b.dbapiConnection, conn);
-});
-
-Deno.test("QueuePool ignores an internal second return of an entry with a warning", async () => {
-  const driver = new FakeDriver();
-  const { logger, lines } = recordingLogger();
-  await using pool = new QueuePool(driver.creator, {
-    dialect: driver.dialect,
-    logger,
-  });
-  const recorder = recordEvents(pool);
-  const conn = await pool.connect();
-  const driverConnection = conn.dbapiConnection!;
-  const entry = proxyInternals.entry(conn as ProxiedConnection<FakeConnection>);
-  await conn.close();
-  const core = poolInternals.core<FakeConnection>(pool);
-  await core.release(
-    conn as ProxiedConnection<FakeConnection>,
-    entry,
-    driverConnection,
-    false,
-  );
-  const warnings = lines.filter((l) => l.level === "warn");
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!.line, /^Double checkin attempted on /);
-  assert.equal(
-    recorder.names().filter((n) => n.startsWith("checkin")).length,
-    1,
-  );
-  assert.equal(pool.checkedIn(), 1);
-  assert.equal(pool.checkedOut(), 0);
 });
 
 // ------------------------------------------------- Driver close() failures

@@ -18,7 +18,7 @@ import {
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
-import { QUEUE_POOLS, sleep, tick, watch } from "./_test_helpers.ts";
+import { tick, watch } from "./_test_helpers.ts";
 
 // ----------------------------------------------- Construction and defaults
 
@@ -50,22 +50,6 @@ Deno.test("QueuePool defaults to rollback on return and no pre-ping", async () =
   await using second = await pool.connect();
   assert.equal(second.dbapiConnection, driver.connections[0]);
   assert.equal(driver.counts.ping, undefined);
-});
-
-Deno.test("QueuePool defaults to never recycling, whatever the age", async () => {
-  const driver = new FakeDriver();
-  const clock = new FakeClock();
-  await using pool = new QueuePool(driver.creator, {
-    dialect: driver.dialect,
-    clock: clock.fn,
-  });
-  await (await pool.connect()).close();
-  clock.advance(1e12);
-  await using conn = await pool.connect();
-  assert.equal(conn.dbapiConnection, driver.connections[0]);
-  assert.equal(driver.counts.create, 1);
-  assert.equal(driver.counts.terminate, undefined);
-  assert.equal(driver.counts.close, undefined);
 });
 
 Deno.test("QueuePool defaults to echo off: no info or debug lines reach the logger", async () => {
@@ -114,25 +98,6 @@ Deno.test("QueuePool defaults to maxOverflow 10: 15 checkouts succeed, the 16th 
   for (const conn of held) await conn.close();
 });
 
-Deno.test("QueuePool resetOnReturn rejects any other value with TypeError", () => {
-  for (const value of ["none", "ROLLBACK", 1, {}]) {
-    assert.throws(
-      () =>
-        new QueuePool(fakeCreator(), {
-          resetOnReturn: value as unknown as "rollback",
-        }),
-      (error: unknown) => {
-        assert(error instanceof TypeError);
-        assert.match(
-          error.message,
-          /^Cannot create pool: "resetOnReturn" must be .*, received /,
-        );
-        return true;
-      },
-    );
-  }
-});
-
 Deno.test("QueuePool is the same class as AsyncAdaptedQueuePool", async () => {
   assert.equal(QueuePool, AsyncAdaptedQueuePool);
   await using pool = new QueuePool(fakeCreator());
@@ -142,249 +107,162 @@ Deno.test("QueuePool is the same class as AsyncAdaptedQueuePool", async () => {
 
 // ---------------------------------------------- Size, overflow and timeout
 
-for (const [name, Pool] of QUEUE_POOLS) {
-  Deno.test(`${name} with size 2 overflow 1 times out the 4th checkout after 100 ms`, async () => {
-    await using pool = new Pool(fakeCreator(), {
-      poolSize: 2,
-      maxOverflow: 1,
-      timeoutMs: 100,
-    });
-    const held: FakeProxy[] = [];
-    for (let i = 0; i < 3; i++) held.push(await pool.connect());
-    const start = performance.now();
-    const error = await pool.connect().then(
-      () => assert.fail("the 4th checkout succeeded"),
-      (error: unknown) => error,
-    );
-    const waited = performance.now() - start;
-    assert(error instanceof PoolTimeoutError);
-    assert.equal(error.name, "PoolTimeoutError");
-    assert.equal(
-      error.message,
-      "QueuePool limit of size 2 overflow 1 reached, connection timed out, timeout 100 ms",
-    );
-    assert.equal(error.size, 2);
-    assert.equal(error.overflow, 1);
-    assert.equal(error.checkedOut, 3);
-    assert.equal(error.timeoutMs, 100);
-    assert(waited >= 100, `waited only ${waited} ms`);
-    for (const conn of held) await conn.close();
+Deno.test("QueuePool status() reports an exhausted size-2 overflow-1 pool", async () => {
+  await using pool = new QueuePool(fakeCreator(), {
+    poolSize: 2,
+    maxOverflow: 1,
+    timeoutMs: 100,
   });
+  const held: FakeProxy[] = [];
+  for (let i = 0; i < 3; i++) held.push(await pool.connect());
+  assert.equal(
+    pool.status(),
+    "Pool size: 2  Connections in pool: 0 Current Overflow: 1 Current Checked out connections: 3",
+  );
+  for (const conn of held) await conn.close();
+});
 
-  Deno.test(`${name} status() reports an exhausted size-2 overflow-1 pool`, async () => {
-    await using pool = new Pool(fakeCreator(), {
-      poolSize: 2,
-      maxOverflow: 1,
-      timeoutMs: 100,
-    });
-    const held: FakeProxy[] = [];
-    for (let i = 0; i < 3; i++) held.push(await pool.connect());
-    assert.equal(
-      pool.status(),
-      "Pool size: 2  Connections in pool: 0 Current Overflow: 1 Current Checked out connections: 3",
-    );
-    for (const conn of held) await conn.close();
-  });
+Deno.test("QueuePool starts with no idle connections and overflow -poolSize", async () => {
+  await using pool = new QueuePool(fakeCreator(), { poolSize: 3 });
+  assert.equal(pool.checkedIn(), 0);
+  assert.equal(pool.overflow(), -3);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(
+    pool.status(),
+    "Pool size: 3  Connections in pool: 0 Current Overflow: -3 Current Checked out connections: 0",
+  );
+});
 
-  Deno.test(`${name} starts with no idle connections and overflow -poolSize`, async () => {
-    await using pool = new Pool(fakeCreator(), { poolSize: 3 });
-    assert.equal(pool.checkedIn(), 0);
-    assert.equal(pool.overflow(), -3);
-    assert.equal(pool.checkedOut(), 0);
-    assert.equal(
-      pool.status(),
-      "Pool size: 3  Connections in pool: 0 Current Overflow: -3 Current Checked out connections: 0",
-    );
+Deno.test("QueuePool closes the overflow connection returned to a full pool, after checkin", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    poolSize: 2,
+    maxOverflow: 1,
+    timeoutMs: 100,
+    dialect: driver.dialect,
   });
+  const recorder = recordEvents(pool);
+  const held: FakeProxy[] = [];
+  for (let i = 0; i < 3; i++) held.push(await pool.connect());
+  const third = held[2]!.dbapiConnection!;
+  for (const conn of held) await conn.close();
+  assert.equal(pool.checkedIn(), 2);
+  assert.equal(pool.overflow(), 0);
+  assert.equal(pool.checkedOut(), 0);
+  assert.deepEqual(
+    third.calls.filter((call) => call === "close" || call === "terminate"),
+    ["close"],
+  );
+  assert.equal(driver.connections[0]!.open, true);
+  assert.equal(driver.connections[1]!.open, true);
+  const ofThird = recorder.names().filter((n) => n.endsWith(`#${third.id}`));
+  assert.deepEqual(ofThird.slice(-3), [
+    `reset#${third.id}`,
+    `checkin#${third.id}`,
+    `close#${third.id}`,
+  ]);
+});
 
-  Deno.test(`${name} closes the overflow connection returned to a full pool, after checkin`, async () => {
-    const driver = new FakeDriver();
-    await using pool = new Pool(driver.creator, {
-      poolSize: 2,
-      maxOverflow: 1,
-      timeoutMs: 100,
-      dialect: driver.dialect,
-    });
-    const recorder = recordEvents(pool);
-    const held: FakeProxy[] = [];
-    for (let i = 0; i < 3; i++) held.push(await pool.connect());
-    const third = held[2]!.dbapiConnection!;
-    for (const conn of held) await conn.close();
-    assert.equal(pool.checkedIn(), 2);
-    assert.equal(pool.overflow(), 0);
-    assert.equal(pool.checkedOut(), 0);
-    assert.deepEqual(
-      third.calls.filter((call) => call === "close" || call === "terminate"),
-      ["close"],
-    );
-    assert.equal(driver.connections[0]!.open, true);
-    assert.equal(driver.connections[1]!.open, true);
-    const ofThird = recorder.names().filter((n) => n.endsWith(`#${third.id}`));
-    assert.deepEqual(ofThird.slice(-3), [
-      `reset#${third.id}`,
-      `checkin#${third.id}`,
-      `close#${third.id}`,
-    ]);
+Deno.test("QueuePool with maxOverflow -1 serves 50 concurrent checkouts without waiting", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    poolSize: 2,
+    maxOverflow: -1,
+    timeoutMs: 0, // waiting would reject at once
   });
+  const held = await Promise.all(
+    Array.from({ length: 50 }, () => pool.connect()),
+  );
+  assert.equal(new Set(held.map((p) => p.dbapiConnection)).size, 50);
+  assert.equal(pool.checkedOut(), 50);
+  assert.equal(pool.overflow(), 48);
+  for (const conn of held) await conn.close();
+  assert.equal(pool.checkedIn(), 2);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(driver.openCount, 2);
+});
 
-  Deno.test(`${name} hands a returned connection to a waiting checkout without a new connection`, async () => {
-    const driver = new FakeDriver();
-    const clock = new FakeClock();
-    await using pool = new Pool(driver.creator, {
-      poolSize: 1,
-      maxOverflow: 0,
-      timeoutMs: 1_000,
-      clock: clock.fn,
-    });
-    const held = await pool.connect();
-    const driverConnection = held.dbapiConnection;
-    const waiter = watch(pool.connect());
-    await tick();
-    assert.equal(waiter.settled, false);
-    await held.close();
-    assert.equal(pool.waiting(), 0); // handed over directly
-    await using got = await waiter.promise;
-    assert.equal(got.dbapiConnection, driverConnection);
-    assert.equal(driver.counts.create, 1);
+Deno.test("QueuePool with poolSize 0 is unlimited, reports overflow 0 and keeps every connection", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    poolSize: 0,
+    maxOverflow: 0, // ignored
+    timeoutMs: 0,
+    dialect: driver.dialect,
   });
+  const held = await Promise.all(
+    Array.from({ length: 50 }, () => pool.connect()),
+  );
+  assert.equal(pool.overflow(), 0);
+  assert.equal(pool.checkedOut(), 50);
+  for (const conn of held) await conn.close();
+  assert.equal(pool.checkedIn(), 50);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.overflow(), 0);
+  assert.equal(driver.counts.close, undefined);
+  assert.equal(driver.openCount, 50);
+  assert.equal(
+    pool.status(),
+    "Pool size: 0  Connections in pool: 50 Current Overflow: 0 Current Checked out connections: 0",
+  );
+});
 
-  Deno.test(`${name} with maxOverflow -1 serves 50 concurrent checkouts without waiting`, async () => {
-    const driver = new FakeDriver();
-    await using pool = new Pool(driver.creator, {
-      poolSize: 2,
-      maxOverflow: -1,
-      timeoutMs: 0, // waiting would reject at once
-    });
-    const held = await Promise.all(
-      Array.from({ length: 50 }, () => pool.connect()),
-    );
-    assert.equal(new Set(held.map((p) => p.dbapiConnection)).size, 50);
-    assert.equal(pool.checkedOut(), 50);
-    assert.equal(pool.overflow(), 48);
-    for (const conn of held) await conn.close();
-    assert.equal(pool.checkedIn(), 2);
-    assert.equal(pool.checkedOut(), 0);
-    assert.equal(driver.openCount, 2);
+Deno.test("QueuePool keeps overflow and capacity after a creator failure in overflow", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    poolSize: 2,
+    maxOverflow: 1,
+    timeoutMs: 0,
   });
+  const held = [await pool.connect(), await pool.connect()];
+  assert.equal(pool.overflow(), 0);
+  const failure = new Error("cannot connect");
+  driver.failNext.push(failure);
+  await assert.rejects(pool.connect(), (error) => error === failure);
+  assert.equal(pool.overflow(), 0);
+  assert.equal(pool.checkedOut(), 2);
+  assert.equal(pool.checkedIn(), 0);
+  held.push(await pool.connect()); // the overflow slot is still there
+  assert.equal(pool.overflow(), 1);
+  await assert.rejects(pool.connect(), PoolTimeoutError); // and no more
+  for (const conn of held) await conn.close();
+  assert.equal(pool.checkedIn(), 2);
+  assert.equal(pool.overflow(), 0);
+});
 
-  Deno.test(`${name} with poolSize 0 is unlimited, reports overflow 0 and keeps every connection`, async () => {
-    const driver = new FakeDriver();
-    await using pool = new Pool(driver.creator, {
-      poolSize: 0,
-      maxOverflow: 0, // ignored
-      timeoutMs: 0,
-      dialect: driver.dialect,
-    });
-    const held = await Promise.all(
-      Array.from({ length: 50 }, () => pool.connect()),
-    );
-    assert.equal(pool.overflow(), 0);
-    assert.equal(pool.checkedOut(), 50);
-    for (const conn of held) await conn.close();
-    assert.equal(pool.checkedIn(), 50);
-    assert.equal(pool.checkedOut(), 0);
-    assert.equal(pool.overflow(), 0);
-    assert.equal(driver.counts.close, undefined);
-    assert.equal(driver.openCount, 50);
-    assert.equal(
-      pool.status(),
-      "Pool size: 0  Connections in pool: 50 Current Overflow: 0 Current Checked out connections: 0",
-    );
-  });
+Deno.test("QueuePool reuses idle connections in FIFO order by default", async () => {
+  await using pool = new QueuePool(fakeCreator(), { poolSize: 3 });
+  const held = [
+    await pool.connect(),
+    await pool.connect(),
+    await pool.connect(),
+  ];
+  const order = held.map((p) => p.dbapiConnection);
+  for (const conn of held) await conn.close();
+  const again = [
+    await pool.connect(),
+    await pool.connect(),
+    await pool.connect(),
+  ];
+  assert.deepEqual(again.map((p) => p.dbapiConnection), order);
+  for (const conn of again) await conn.close();
+});
 
-  Deno.test(`${name} with maxOverflow 0 times out the 4th checkout, never early`, async () => {
-    const timeoutMs = 30;
-    await using pool = new Pool(fakeCreator(), {
-      poolSize: 3,
-      maxOverflow: 0,
-      timeoutMs,
-    });
-    const held: FakeProxy[] = [];
-    for (let i = 0; i < 3; i++) held.push(await pool.connect());
-    for (let round = 0; round < 5; round++) {
-      const start = performance.now();
-      await assert.rejects(pool.connect(), PoolTimeoutError);
-      const waited = performance.now() - start;
-      assert(waited >= timeoutMs, `waited only ${waited} ms`);
-    }
-    assert.equal(pool.checkedOut(), 3);
-    for (const conn of held) await conn.close();
+Deno.test("QueuePool with useLifo reuses the most recently returned connection", async () => {
+  await using pool = new QueuePool(fakeCreator(), {
+    poolSize: 3,
+    useLifo: true,
   });
-
-  Deno.test(`${name} keeps overflow and capacity after a creator failure in overflow`, async () => {
-    const driver = new FakeDriver();
-    await using pool = new Pool(driver.creator, {
-      poolSize: 2,
-      maxOverflow: 1,
-      timeoutMs: 0,
-    });
-    const held = [await pool.connect(), await pool.connect()];
-    assert.equal(pool.overflow(), 0);
-    const failure = new Error("cannot connect");
-    driver.failNext.push(failure);
-    await assert.rejects(pool.connect(), (error) => error === failure);
-    assert.equal(pool.overflow(), 0);
-    assert.equal(pool.checkedOut(), 2);
-    assert.equal(pool.checkedIn(), 0);
-    held.push(await pool.connect()); // the overflow slot is still there
-    assert.equal(pool.overflow(), 1);
-    await assert.rejects(pool.connect(), PoolTimeoutError); // and no more
-    for (const conn of held) await conn.close();
-    assert.equal(pool.checkedIn(), 2);
-    assert.equal(pool.overflow(), 0);
-  });
-
-  Deno.test(`${name} reuses idle connections in FIFO order by default`, async () => {
-    await using pool = new Pool(fakeCreator(), { poolSize: 3 });
-    const held = [
-      await pool.connect(),
-      await pool.connect(),
-      await pool.connect(),
-    ];
-    const order = held.map((p) => p.dbapiConnection);
-    for (const conn of held) await conn.close();
-    const again = [
-      await pool.connect(),
-      await pool.connect(),
-      await pool.connect(),
-    ];
-    assert.deepEqual(again.map((p) => p.dbapiConnection), order);
-    for (const conn of again) await conn.close();
-  });
-
-  Deno.test(`${name} with useLifo reuses the most recently returned connection`, async () => {
-    await using pool = new Pool(fakeCreator(), { poolSize: 3, useLifo: true });
-    const held = [
-      await pool.connect(),
-      await pool.connect(),
-      await pool.connect(),
-    ];
-    const c3 = held[2]!.dbapiConnection;
-    for (const conn of held) await conn.close();
-    const first = await pool.connect();
-    assert.equal(first.dbapiConnection, c3);
-    await first.close();
-    await using second = await pool.connect();
-    assert.equal(second.dbapiConnection, c3);
-  });
-
-  Deno.test(`${name} with timeoutMs null waits until a connection is returned`, async () => {
-    const driver = new FakeDriver();
-    await using pool = new Pool(driver.creator, {
-      poolSize: 1,
-      maxOverflow: 0,
-      timeoutMs: null,
-    });
-    assert.equal(pool.timeout(), null);
-    const held = await pool.connect();
-    const waiter = watch(pool.connect());
-    await sleep(50);
-    assert.equal(waiter.settled, false);
-    assert.equal(pool.waiting(), 1);
-    const driverConnection = held.dbapiConnection;
-    await held.close();
-    assert.equal(pool.waiting(), 0); // handed over directly
-    await using got = await waiter.promise;
-    assert.equal(got.dbapiConnection, driverConnection);
-  });
-}
+  const held = [
+    await pool.connect(),
+    await pool.connect(),
+    await pool.connect(),
+  ];
+  const c3 = held[2]!.dbapiConnection;
+  for (const conn of held) await conn.close();
+  const first = await pool.connect();
+  assert.equal(first.dbapiConnection, c3);
+  await first.close();
+  await using second = await pool.connect();
+  assert.equal(second.dbapiConnection, c3);
+});

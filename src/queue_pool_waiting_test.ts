@@ -54,6 +54,27 @@ function aborted(signal: AbortSignal): Promise<void> {
 
 // ---------------------------------------------------------------- Hand-off
 
+Deno.test("QueuePool hands a returned connection to a waiting checkout without a new connection", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new QueuePool(driver.creator, {
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 1_000,
+    clock: clock.fn,
+  });
+  const held = await pool.connect();
+  const driverConnection = held.dbapiConnection;
+  const waiter = watch(pool.connect());
+  await tick();
+  assert.equal(waiter.settled, false);
+  await held.close();
+  assert.equal(pool.waiting(), 0); // handed over directly
+  await using got = await waiter.promise;
+  assert.equal(got.dbapiConnection, driverConnection);
+  assert.equal(driver.counts.create, 1);
+});
+
 Deno.test("QueuePool hands returned connections to waiters in order; later callers queue behind them", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
@@ -125,6 +146,73 @@ Deno.test("QueuePool grants capacity freed by a failed creator to the head waite
 });
 
 // ---------------------------------------------------------------- Timeouts
+
+Deno.test("QueuePool with size 2 overflow 1 times out the 4th checkout after 100 ms", async () => {
+  await using pool = new QueuePool(fakeCreator(), {
+    poolSize: 2,
+    maxOverflow: 1,
+    timeoutMs: 100,
+  });
+  const held: FakeProxy[] = [];
+  for (let i = 0; i < 3; i++) held.push(await pool.connect());
+  const start = performance.now();
+  const error = await pool.connect().then(
+    () => assert.fail("the 4th checkout succeeded"),
+    (error: unknown) => error,
+  );
+  const waited = performance.now() - start;
+  assert(error instanceof PoolTimeoutError);
+  assert.equal(error.name, "PoolTimeoutError");
+  assert.equal(
+    error.message,
+    "QueuePool limit of size 2 overflow 1 reached, connection timed out, timeout 100 ms",
+  );
+  assert.equal(error.size, 2);
+  assert.equal(error.overflow, 1);
+  assert.equal(error.checkedOut, 3);
+  assert.equal(error.timeoutMs, 100);
+  assert(waited >= 100, `waited only ${waited} ms`);
+  for (const conn of held) await conn.close();
+});
+
+Deno.test("QueuePool with maxOverflow 0 times out the 4th checkout, never early", async () => {
+  const timeoutMs = 30;
+  await using pool = new QueuePool(fakeCreator(), {
+    poolSize: 3,
+    maxOverflow: 0,
+    timeoutMs,
+  });
+  const held: FakeProxy[] = [];
+  for (let i = 0; i < 3; i++) held.push(await pool.connect());
+  for (let round = 0; round < 5; round++) {
+    const start = performance.now();
+    await assert.rejects(pool.connect(), PoolTimeoutError);
+    const waited = performance.now() - start;
+    assert(waited >= timeoutMs, `waited only ${waited} ms`);
+  }
+  assert.equal(pool.checkedOut(), 3);
+  for (const conn of held) await conn.close();
+});
+
+Deno.test("QueuePool with timeoutMs null waits until a connection is returned", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: null,
+  });
+  assert.equal(pool.timeout(), null);
+  const held = await pool.connect();
+  const waiter = watch(pool.connect());
+  await sleep(50);
+  assert.equal(waiter.settled, false);
+  assert.equal(pool.waiting(), 1);
+  const driverConnection = held.dbapiConnection;
+  await held.close();
+  assert.equal(pool.waiting(), 0); // handed over directly
+  await using got = await waiter.promise;
+  assert.equal(got.dbapiConnection, driverConnection);
+});
 
 Deno.test("QueuePool rejects waiters timing out together, each after at least timeoutMs", async () => {
   const timeoutMs = 30;

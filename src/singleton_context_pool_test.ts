@@ -1,3 +1,11 @@
+/**
+ * Tests of `SingletonContextPool`'s own behaviour
+ * (`src/singleton_context_pool.ts`). What it shares with every pool class is
+ * in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   SingletonContextPool,

@@ -1,3 +1,10 @@
+/**
+ * Tests of `StaticPool`'s own behaviour (`src/static_pool.ts`). What it
+ * shares with every pool class is in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { StaticPool } from "../mod.ts";
 import {
