@@ -1,14 +1,17 @@
 /**
  * An in-memory fake driver for unit tests: connections that record their
  * rollback/commit/close/terminate calls, a driver that can be "shut down",
- * a dialect with ping, a fake clock, a recording logger and an event
- * recorder. Not published.
+ * a dialect with ping, a fake clock, a recording logger, an event
+ * recorder and the assertions over what they record. Not published.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import type { ConnectionPoolEntry } from "./connection.ts";
+import type {
+  ConnectionPoolEntry,
+  PoolProxiedConnection,
+} from "./connection.ts";
 import type { Dialect } from "./dialect.ts";
 import type { PoolLogger } from "./logger.ts";
 import type { Creator, Pool } from "./pool.ts";
@@ -197,8 +200,15 @@ export interface LoggedLine {
   context: Record<string, unknown>;
 }
 
-/** A logger that records every call. */
-export function recordingLogger(): { logger: PoolLogger; lines: LoggedLine[] } {
+/**
+ * A logger that records every call. `text()` renders every line and its
+ * context (inspected), to check what a log shows as a whole.
+ */
+export function recordingLogger(): {
+  logger: PoolLogger;
+  lines: LoggedLine[];
+  text(): string;
+} {
   const lines: LoggedLine[] = [];
   const at =
     (level: LoggedLine["level"]) => (line: string, context?: unknown): void => {
@@ -216,6 +226,10 @@ export function recordingLogger(): { logger: PoolLogger; lines: LoggedLine[] } {
       warn: at("warn"),
       error: at("error"),
     },
+    text: () =>
+      lines.map(({ line, context }) =>
+        `${line}\n${Deno.inspect(context, { depth: 4 })}`
+      ).join("\n"),
   };
 }
 
@@ -253,13 +267,27 @@ export function recordEvents<C>(pool: Pool<C>): {
 /** An entry the pool hands to a creator of fake connections. */
 export type FakeEntry = ConnectionPoolEntry<FakeConnection>;
 
+/** A checkout of a fake connection. */
+export type FakeProxy = PoolProxiedConnection<FakeConnection>;
+
+/** `"<name>#<id>"` of a fake connection, or `"<name>#null"` for anything else. */
+export function tag(name: string, connection: unknown): string {
+  return `${name}#${
+    connection instanceof FakeConnection ? connection.id : "null"
+  }`;
+}
+
 /** How many times the driver closed or terminated `c`. */
 export function closes(c: FakeConnection): number {
   return c.calls.filter((call) => call === "close" || call === "terminate")
     .length;
 }
 
-/** Asserts the exact event sequence: names, and each argument by identity. */
+/**
+ * Asserts the exact event sequence: the names, each event's argument count,
+ * and each argument by identity (a plain object, such as a reset state, by
+ * deep equality).
+ */
 export function assertEvents(
   actual: readonly RecordedEvent[],
   expected: ReadonlyArray<readonly [string, ...unknown[]]>,
@@ -270,10 +298,21 @@ export function assertEvents(
   );
   actual.forEach((event, i) => {
     const want = expected[i]!.slice(1);
-    assert.equal(event.args.length, want.length, `${event.name}: arity`);
-    want.forEach((arg, j) =>
-      assert.equal(event.args[j], arg, `${event.name}: argument ${j}`)
+    assert.equal(
+      event.args.length,
+      want.length,
+      `${event.name}: ${event.args.length} arguments`,
     );
+    want.forEach((arg, j) => {
+      if (
+        arg !== null && typeof arg === "object" &&
+        Object.getPrototypeOf(arg) === Object.prototype
+      ) {
+        assert.deepEqual(event.args[j], arg, `${event.name}: argument ${j}`);
+      } else {
+        assert.equal(event.args[j], arg, `${event.name}: argument ${j}`);
+      }
+    });
   });
 }
 

@@ -1,18 +1,12 @@
 /**
- * Small helpers shared by the unit tests (timing, promises, event checks,
- * temporary directories). Not published.
+ * Small helpers shared by the unit tests: timing, promises, errors,
+ * temporary directories, a seeded PRNG and a count of a signal's
+ * listeners. Not published.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { AsyncAdaptedQueuePool, QueuePool } from "./queue_pool.ts";
-
-/** Both exported names of the queue pool, for tests that run under each (#19). */
-export const QUEUE_POOLS = [
-  ["QueuePool", QueuePool],
-  ["AsyncAdaptedQueuePool", AsyncAdaptedQueuePool],
-] as const;
 
 /** Resolves after one macrotask, so queued microtasks and due timers have run. */
 export function tick(): Promise<void> {
@@ -56,10 +50,22 @@ export async function rejection(
   assert.fail("expected a rejection");
 }
 
-/** Everything an error shows: message, stack, properties, causes. */
-export function errorText(error: unknown): string {
+/**
+ * Everything an error shows: message, stack, properties, causes (to check
+ * that a secret appears nowhere in it). Not the pool's own `errorText()` in
+ * `_log.ts`, which renders an error for a log line.
+ */
+export function inspectError(error: unknown): string {
   return `${String(error)}\n${Deno.inspect(error, { depth: 6 })}`;
 }
+
+/**
+ * The former name of {@linkcode inspectError}, still imported by
+ * `tests/url_test.ts`.
+ *
+ * @deprecated Use {@linkcode inspectError}.
+ */
+export const errorText: (error: unknown) => string = inspectError;
 
 /** A temporary directory whose name starts with `prefix`, removed on dispose. */
 export async function tempDir(

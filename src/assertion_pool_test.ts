@@ -1,3 +1,10 @@
+/**
+ * Tests of `AssertionPool`'s own behaviour (`src/assertion_pool.ts`). What
+ * it shares with every pool class is in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   AssertionPool,
@@ -10,7 +17,7 @@ import {
   FakeDriver,
   tracer,
 } from "./_test_fake_driver.ts";
-import { rejection } from "./_test_helpers.ts";
+import { deferred, rejection } from "./_test_helpers.ts";
 
 /** The first checkout, from a function whose name shows in a stack trace. */
 function firstCheckoutSite(
@@ -19,7 +26,7 @@ function firstCheckoutSite(
   return pool.connect();
 }
 
-Deno.test("AssertionPool: a second connect() while one is out rejects with the first checkout's stack (#89)", async () => {
+Deno.test("AssertionPool: a second connect() while one is out rejects with the first checkout's stack", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
     dialect: driver.dialect,
@@ -39,7 +46,7 @@ Deno.test("AssertionPool: a second connect() while one is out rejects with the f
   await first.close();
 });
 
-Deno.test("AssertionPool with storeTraceback: false reports no stack (#89)", async () => {
+Deno.test("AssertionPool with storeTraceback: false reports no stack", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
     dialect: driver.dialect,
@@ -51,7 +58,7 @@ Deno.test("AssertionPool with storeTraceback: false reports no stack (#89)", asy
   assert.equal(error.message, "connection is already checked out");
 });
 
-Deno.test("AssertionPool reuses the same driver connection after a return (#89)", async () => {
+Deno.test("AssertionPool reuses the same driver connection after a return", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
     dialect: driver.dialect,
@@ -70,14 +77,7 @@ Deno.test("AssertionPool reuses the same driver connection after a return (#89)"
   assert.deepEqual(connection.calls, ["rollback", "rollback", "rollback"]);
 });
 
-Deno.test('AssertionPool.status() is "AssertionPool" (#89)', async () => {
-  await using pool = new AssertionPool(new FakeDriver().creator);
-  assert.equal(pool.status(), "AssertionPool");
-  await using _proxy = await pool.connect();
-  assert.equal(pool.status(), "AssertionPool");
-});
-
-Deno.test("AssertionPool.recreate() keeps storeTraceback (#117, F8)", async () => {
+Deno.test("AssertionPool.recreate() keeps storeTraceback", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
     dialect: driver.dialect,
@@ -194,23 +194,6 @@ Deno.test("AssertionPool: a failed creator does not leave the pool marked as che
   assert.equal(driver.counts.create, 4);
 });
 
-Deno.test("AssertionPool: detach() frees the pool; the next checkout gets a new connection", async () => {
-  const driver = new FakeDriver();
-  await using pool = new AssertionPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  const first = await pool.connect();
-  const detached = first.dbapiConnection!;
-  await first.detach();
-  const second = await pool.connect();
-  assert.notEqual(second.dbapiConnection, detached);
-  await second.close();
-  assert.equal(detached.open, true);
-  await first.close();
-  assert.equal(closes(detached), 1);
-  assert.equal(driver.connections[1]!.open, true);
-});
-
 Deno.test("AssertionPool: an aborted connect() leaves the pool free", async () => {
   const driver = new FakeDriver();
   await using pool = new AssertionPool(driver.creator, {
@@ -223,8 +206,8 @@ Deno.test("AssertionPool: an aborted connect() leaves the pool free", async () =
   );
   assert.equal(driver.counts.create, undefined);
 
-  let open!: () => void;
-  driver.gate = new Promise((resolve) => open = resolve);
+  const creating = deferred();
+  driver.gate = creating.promise;
   const checkedIn = new Promise<void>((resolve) =>
     pool.on("checkin", () => resolve(), { once: true })
   );
@@ -233,24 +216,11 @@ Deno.test("AssertionPool: an aborted connect() leaves the pool free", async () =
   controller.abort(reason);
   await assert.rejects(pending, (error) => error === reason);
   driver.gate = null;
-  open();
+  creating.resolve();
   await checkedIn; // the checkout finished in the background and was returned
   const proxy = await pool.connect();
   assert.equal(proxy.dbapiConnection, driver.connections[0]);
   await proxy.close();
-  assert.equal(driver.counts.create, 1);
-});
-
-Deno.test("AssertionPool implements connect, dispose, recreate and status (#91)", async () => {
-  const driver = new FakeDriver();
-  await using pool = new AssertionPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  await (await pool.connect()).close();
-  assert.equal(await pool.dispose(), undefined);
-  await using recreated = pool.recreate();
-  assert.equal(Object.getPrototypeOf(recreated), AssertionPool.prototype);
-  assert.equal(recreated.status(), "AssertionPool");
   assert.equal(driver.counts.create, 1);
 });
 

@@ -1,15 +1,22 @@
+/**
+ * Tests of `NullPool`'s own behaviour (`src/null_pool.ts`). What it shares
+ * with every pool class is in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { NullPool } from "../mod.ts";
 import {
   closes,
-  FakeConnection,
+  type FakeConnection,
   FakeDriver,
-  recordEvents,
   recordingLogger,
   tracer,
 } from "./_test_fake_driver.ts";
+import { deferred } from "./_test_helpers.ts";
 
-Deno.test("NullPool.connect() calls the creator for every checkout (#87)", async () => {
+Deno.test("NullPool.connect() calls the creator for every checkout", async () => {
   const driver = new FakeDriver();
   await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
   assert.equal(driver.counts.create, undefined);
@@ -23,7 +30,7 @@ Deno.test("NullPool.connect() calls the creator for every checkout (#87)", async
   assert.equal(driver.connections.length, 2);
 });
 
-Deno.test("NullPool.connect() gives concurrent checkouts their own connections (#87)", async () => {
+Deno.test("NullPool.connect() gives concurrent checkouts their own connections", async () => {
   const driver = new FakeDriver({ async: true });
   await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
   const proxies = await Promise.all([
@@ -39,7 +46,7 @@ Deno.test("NullPool.connect() gives concurrent checkouts their own connections (
   for (const c of driver.connections) assert.equal(closes(c), 1);
 });
 
-Deno.test("NullPool proxy.close() resets, checks in, then closes the driver connection (#87)", async () => {
+Deno.test("NullPool proxy.close() resets, checks in, then closes the driver connection", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver);
   await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
@@ -64,73 +71,6 @@ Deno.test("NullPool proxy.close() resets, checks in, then closes the driver conn
   assert.equal(proxy.isValid, false);
 });
 
-Deno.test("NullPool fires firstConnect once and connect for every new connection", async () => {
-  const driver = new FakeDriver();
-  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
-  const recorded = recordEvents(pool);
-  for (let i = 0; i < 3; i++) await (await pool.connect()).close();
-  const names = recorded.names().filter((n) =>
-    n.startsWith("firstConnect") || n.startsWith("connect")
-  );
-  assert.deepEqual(names, [
-    "firstConnect#1",
-    "connect#1",
-    "connect#2",
-    "connect#3",
-  ]);
-});
-
-Deno.test('NullPool.status() is "NullPool"', async () => {
-  const driver = new FakeDriver();
-  await using pool = new NullPool(driver.creator);
-  assert.equal(pool.status(), "NullPool");
-  await using _proxy = await pool.connect();
-  assert.equal(pool.status(), "NullPool");
-});
-
-Deno.test("NullPool.dispose() does nothing: a checked-out connection stays usable and is closed once on return (#87)", async () => {
-  const driver = new FakeDriver();
-  const trace = tracer(driver);
-  await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
-  const proxy = await pool.connect();
-  const connection = proxy.dbapiConnection!;
-  trace.watch(pool);
-  await pool.dispose();
-  assert.deepEqual(trace.timeline, []);
-  assert.equal(connection.open, true);
-  assert.equal(proxy.isValid, true);
-  assert.equal(connection.query("SELECT 1"), "SELECT 1");
-  await proxy.close();
-  assert.deepEqual(trace.timeline, [
-    "reset#1",
-    "driver.rollback#1",
-    "checkin#1",
-    "close#1",
-    "driver.close#1",
-  ]);
-  assert.equal(closes(connection), 1);
-  // Still usable after dispose().
-  await (await pool.connect()).close();
-  assert.equal(driver.counts.create, 2);
-  assert.equal(closes(driver.connections[1]!), 1);
-});
-
-Deno.test("NullPool implements connect, dispose, recreate and status (#91)", async () => {
-  const driver = new FakeDriver();
-  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
-  assert.equal(typeof pool.connect, "function");
-  assert.equal(typeof pool.dispose, "function");
-  assert.equal(typeof pool.recreate, "function");
-  assert.equal(typeof pool.status, "function");
-  const proxy = await pool.connect();
-  assert.ok(proxy.dbapiConnection instanceof FakeConnection);
-  await proxy.close();
-  assert.equal(await pool.dispose(), undefined);
-  await using recreated = pool.recreate();
-  assert.equal(Object.getPrototypeOf(recreated), NullPool.prototype);
-  assert.equal(recreated.status(), "NullPool");
-});
-
 Deno.test("NullPool with prePing never pings: every connection is new", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
@@ -146,25 +86,6 @@ Deno.test("NullPool with prePing never pings: every connection is new", async ()
     lines.filter((l) => l.line.includes("is fresh, skipping pre-ping")).length,
     3,
   );
-});
-
-Deno.test("NullPool proxy.invalidate() terminates the connection once and checks in null", async () => {
-  const driver = new FakeDriver();
-  const trace = tracer(driver);
-  await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
-  const proxy = await pool.connect();
-  const connection = proxy.dbapiConnection!;
-  trace.watch(pool);
-  await proxy.invalidate();
-  assert.deepEqual(trace.timeline, [
-    "invalidate#1",
-    "close#1",
-    "driver.terminate#1",
-    "checkin#null",
-  ]);
-  await proxy.close();
-  assert.deepEqual(connection.calls, ["terminate"]);
-  assert.equal(trace.timeline.length, 4);
 });
 
 Deno.test("NullPool pool.invalidate() and recycleMs have nothing to act on", async () => {
@@ -191,54 +112,10 @@ Deno.test("NullPool pool.invalidate() and recycleMs have nothing to act on", asy
   }
 });
 
-Deno.test("NullPool detach() then close() closes the detached connection once, without checkin", async () => {
-  const driver = new FakeDriver();
-  const trace = tracer(driver);
-  await using pool = new NullPool(driver.creator, { dialect: trace.dialect });
-  const proxy = await pool.connect();
-  const connection = proxy.dbapiConnection!;
-  trace.watch(pool);
-  await proxy.detach();
-  assert.equal(connection.open, true);
-  assert.deepEqual(trace.timeline, ["detach#1"]);
-  await proxy.close();
-  assert.deepEqual(trace.timeline, [
-    "detach#1",
-    "reset#1",
-    "driver.rollback#1",
-    "closeDetached#1",
-    "driver.close#1",
-  ]);
-  assert.equal(closes(connection), 1);
-});
-
-Deno.test("NullPool creator failure propagates and the next connect() works", async () => {
-  const driver = new FakeDriver();
-  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
-  const failure = new Error("refused");
-  driver.failNext.push(failure);
-  await assert.rejects(pool.connect(), (error) => error === failure);
-  const proxy = await pool.connect();
-  assert.ok(proxy.dbapiConnection instanceof FakeConnection);
-  await proxy.close();
-  assert.equal(driver.openCount, 0);
-});
-
-Deno.test("NullPool.connect() with an aborted signal rejects with its reason and calls no creator", async () => {
-  const driver = new FakeDriver();
-  await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
-  const reason = new Error("cancelled");
-  await assert.rejects(
-    pool.connect({ signal: AbortSignal.abort(reason) }),
-    (error) => error === reason,
-  );
-  assert.equal(driver.counts.create, undefined);
-});
-
 Deno.test("NullPool: a checkout aborted during a slow creator is closed once the creator finishes", async () => {
   const driver = new FakeDriver();
-  let open!: () => void;
-  driver.gate = new Promise((resolve) => open = resolve);
+  const creating = deferred();
+  driver.gate = creating.promise;
   await using pool = new NullPool(driver.creator, { dialect: driver.dialect });
   const closed = new Promise<void>((resolve) =>
     pool.on("close", () => resolve(), { once: true })
@@ -249,7 +126,7 @@ Deno.test("NullPool: a checkout aborted during a slow creator is closed once the
   controller.abort(reason);
   await assert.rejects(pending, (error) => error === reason);
   driver.gate = null;
-  open();
+  creating.resolve();
   await closed;
   assert.equal(driver.connections.length, 1);
   assert.deepEqual(driver.connections[0]!.calls, ["rollback", "close"]);

@@ -1,22 +1,29 @@
+/**
+ * Tests of invalidation in every pool (the engine in `src/_pool_core.ts`):
+ * hard invalidation of a proxy, soft invalidation, pool-wide invalidation
+ * by timestamp (`Pool.invalidate()`), and recycling by age (`recycleMs`),
+ * all of which replace a connection on the same entry. Run on a
+ * `QueuePool` over the fake driver. The entry's own `invalidate()` is in
+ * `_pool_entry_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
-import { type ConnectionPoolEntry, QueuePool } from "../mod.ts";
-import type { Creator } from "./pool.ts";
+import { QueuePool } from "../mod.ts";
 import {
   assertEvents,
   entryTracking,
   FakeClock,
-  type FakeConnection,
   FakeDriver,
   linesAt,
   recordEvents,
   recordingLogger,
 } from "./_test_fake_driver.ts";
 
-type Entry = ConnectionPoolEntry<FakeConnection>;
+// ------------------------------------------------------- Hard invalidation
 
-// ------------------------------------------------------ E. Hard invalidation
-
-Deno.test("PoolProxiedConnection.invalidate() fires invalidate, close, checkin(null) and terminates once (#34)", async () => {
+Deno.test("PoolProxiedConnection.invalidate() fires invalidate, close, checkin(null) and terminates once", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -52,7 +59,7 @@ Deno.test("PoolProxiedConnection.invalidate() fires invalidate, close, checkin(n
   assert.equal(pool.checkedIn(), 1);
 });
 
-Deno.test("PoolProxiedConnection.invalidate(error) passes the error to invalidate and logs the reason (#35)", async () => {
+Deno.test("PoolProxiedConnection.invalidate(error) passes the error to invalidate and logs the reason", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -78,7 +85,7 @@ Deno.test("PoolProxiedConnection.invalidate(error) passes the error to invalidat
   ]);
 });
 
-Deno.test("QueuePool reuses the same entry with a new connection after an invalidation; connect fires again, firstConnect not (#36)", async () => {
+Deno.test("QueuePool reuses the same entry with a new connection after an invalidation; connect fires again, firstConnect not", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -108,7 +115,7 @@ Deno.test("QueuePool reuses the same entry with a new connection after an invali
   assert.equal(pool.overflow(), 0);
 });
 
-Deno.test("PoolProxiedConnection.invalidate() twice warns and fires no event the second time (#37)", async () => {
+Deno.test("PoolProxiedConnection.invalidate() twice warns and fires no event the second time", async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using pool = new QueuePool(driver.creator, {
@@ -132,34 +139,7 @@ Deno.test("PoolProxiedConnection.invalidate() twice warns and fires no event the
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("ConnectionPoolEntry.invalidate() without a driver connection is a no-op with no event (#38)", async () => {
-  const driver = new FakeDriver();
-  const tracked = entryTracking(driver.creator);
-  const { logger, lines } = recordingLogger();
-  await using pool = new QueuePool(tracked.creator, {
-    dialect: driver.dialect,
-    poolSize: 1,
-    echo: "debug",
-    logger,
-  });
-  const proxy = await pool.connect();
-  await proxy.invalidate();
-  const entry = tracked.entries[0]!;
-  assert.equal(entry.dbapiConnection, null);
-  const recorder = recordEvents(pool);
-  lines.length = 0;
-
-  await entry.invalidate(new Error("hard"));
-  await entry.invalidate(new Error("soft"), { soft: true });
-
-  assert.deepEqual(recorder.events, []);
-  assert.deepEqual(lines, []);
-  assert.equal(driver.counts.terminate, 1);
-  assert.equal(entry.dbapiConnection, null);
-  assert.equal(pool.checkedIn(), 1);
-});
-
-Deno.test("PoolProxiedConnection.invalidate() does not replace the other pooled connections (#39)", async () => {
+Deno.test("PoolProxiedConnection.invalidate() does not replace the other pooled connections", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -202,9 +182,37 @@ Deno.test("PoolProxiedConnection.invalidate() does not replace the other pooled 
   for (const proxy of again) await proxy.close();
 });
 
-// ------------------------------------------------------ F. Soft invalidation
+Deno.test("a driver terminate() that throws during invalidation is logged and swallowed", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  const failure = new Error("terminate failed");
+  await using pool = new QueuePool(driver.creator, {
+    dialect: {
+      ...driver.dialect,
+      terminate: (c) => {
+        c.terminate();
+        throw failure;
+      },
+    },
+    logger,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0,
+  });
+  const proxy = await pool.connect();
+  await proxy.invalidate(); // resolves
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception terminating connection <FakeConnection #1>"],
+  ]);
+  assert.equal(lines[0]!.context.error, failure);
+  assert.equal(pool.checkedOut(), 0);
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+});
 
-Deno.test("PoolProxiedConnection.invalidate({ soft: true }) fires softInvalidate only and keeps the connection usable (#40)", async () => {
+// ------------------------------------------------------- Soft invalidation
+
+Deno.test("PoolProxiedConnection.invalidate({ soft: true }) fires softInvalidate only and keeps the connection usable", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -235,7 +243,7 @@ Deno.test("PoolProxiedConnection.invalidate({ soft: true }) fires softInvalidate
   ]);
 });
 
-Deno.test("PoolProxiedConnection.close() after a soft invalidation resets and checks in the live connection (#41)", async () => {
+Deno.test("PoolProxiedConnection.close() after a soft invalidation resets and checks in the live connection", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   await using pool = new QueuePool(tracked.creator, {
@@ -258,7 +266,7 @@ Deno.test("PoolProxiedConnection.close() after a soft invalidation resets and ch
   assert.equal(pool.checkedOut(), 0);
 });
 
-Deno.test("QueuePool replaces a soft-invalidated connection on the same entry at its next checkout (#42)", async () => {
+Deno.test("QueuePool replaces a soft-invalidated connection on the same entry at its next checkout", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -293,131 +301,9 @@ Deno.test("QueuePool replaces a soft-invalidated connection on the same entry at
   ]);
 });
 
-Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) on an idle entry reconnects only that entry at its next checkout (#43)", async () => {
-  const driver = new FakeDriver();
-  const tracked = entryTracking(driver.creator);
-  await using pool = new QueuePool(tracked.creator, {
-    dialect: driver.dialect,
-    poolSize: 2,
-    maxOverflow: 0,
-  });
-  const recorder = recordEvents(pool);
-  const p1 = await pool.connect();
-  const p2 = await pool.connect();
-  const [c1, c2] = driver.connections;
-  const [e1, e2] = tracked.entries;
-  await p1.close();
-  await p2.close();
-  recorder.events.length = 0;
+// -------------------------------------------------- Pool-wide invalidation
 
-  const retire = new Error("retire");
-  await e1!.invalidate(retire, { soft: true });
-
-  assertEvents(recorder.events, [["softInvalidate", c1, e1, retire]]);
-  assert.equal(c1!.open, true, "nothing is closed by a soft invalidation");
-  assert.equal(e1!.dbapiConnection, c1);
-  assert.equal(pool.checkedIn(), 2);
-  recorder.events.length = 0;
-
-  await using q1 = await pool.connect();
-  await using q2 = await pool.connect();
-
-  const c3 = driver.connections[2]!;
-  assert.equal(q1.dbapiConnection, c3);
-  assert.equal(q2.dbapiConnection, c2);
-  assertEvents(recorder.events, [
-    ["close", c1, e1],
-    ["connect", c3, e1],
-    ["checkout", c3, e1, q1],
-    ["checkout", c2, e2, q2],
-  ]);
-  assert.deepEqual(c1!.calls, ["rollback", "terminate"]);
-  assert.deepEqual(c2!.calls, ["rollback"]);
-});
-
-Deno.test("ConnectionPoolEntry.invalidate({ soft: true }) retires one host of a cluster without touching the others (#43)", async () => {
-  const driver = new FakeDriver();
-  const clock = new FakeClock();
-  // A creator that picks a host per entry, as a cluster-aware application would.
-  let hosts = ["A", "B"];
-  let next = 0;
-  const entries: Entry[] = [];
-  const creator: Creator<FakeConnection> = (entry) => {
-    entries.push(entry);
-    entry.info.set("host", hosts[next++ % hosts.length]);
-    return driver.creator(entry);
-  };
-  await using pool = new QueuePool(creator, {
-    dialect: driver.dialect,
-    poolSize: 4,
-    maxOverflow: 0,
-    clock: clock.fn,
-  });
-  const proxies = [];
-  for (let i = 0; i < 4; i++) proxies.push(await pool.connect());
-  assert.deepEqual(proxies.map((p) => p.info.get("host")), [
-    "A",
-    "B",
-    "A",
-    "B",
-  ]);
-  const [cA1, cB1, cA2, cB2] = driver.connections;
-  // Keep one connection of each host checked out; return the others.
-  const [heldA, idleB, idleA, heldB] = [
-    proxies[0]!,
-    proxies[1]!,
-    proxies[2]!,
-    proxies[3]!,
-  ];
-  await idleB.close();
-  await idleA.close();
-  clock.advance(1_000);
-
-  // Host A goes away: soft-invalidate every entry on it, idle or checked out.
-  hosts = ["C"];
-  next = 0;
-  for (const entry of new Set(entries)) {
-    if (entry.info.get("host") === "A") {
-      await entry.invalidate(undefined, { soft: true });
-    }
-  }
-
-  // The checked-out connections keep working until they are returned.
-  assert.equal(heldA.isValid, true);
-  assert.equal(heldA.dbapiConnection, cA1);
-  assert.equal(heldA.dbapiConnection!.query("SELECT 1"), "SELECT 1");
-  assert.equal(cA1!.open, true);
-  assert.equal(cA2!.open, true);
-  await heldA.close();
-  await heldB.close();
-  assert.deepEqual(cA1!.calls, ["query", "rollback"]);
-
-  clock.advance(1_000);
-  const again = [];
-  for (let i = 0; i < 4; i++) again.push(await pool.connect());
-
-  // Only host A's connections were replaced (by host C); host B's, made
-  // before the soft invalidations, were reused: the pool time did not move.
-  assert.equal(driver.connections.length, 6);
-  assert.deepEqual(
-    new Set(again.map((p) => p.dbapiConnection)),
-    new Set([driver.connections[4], driver.connections[5], cB1, cB2]),
-  );
-  assert.deepEqual(
-    again.map((p) => p.info.get("host")).sort(),
-    ["B", "B", "C", "C"],
-  );
-  assert.deepEqual(cA1!.calls, ["query", "rollback", "terminate"]);
-  assert.deepEqual(cA2!.calls, ["rollback", "terminate"]);
-  assert.equal(cB1!.open, true);
-  assert.equal(cB2!.open, true);
-  assert.equal(new Set(entries).size, 4, "the same four entries");
-  for (const proxy of again) await proxy.close();
-});
-
-// -------------------------------------- G. Pool-wide invalidation and recycle
-
-Deno.test("Pool.invalidate(proxy, error) invalidates that proxy and makes every older connection stale, lazily (#44)", async () => {
+Deno.test("Pool.invalidate(proxy, error) invalidates that proxy and makes every older connection stale, lazily", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
@@ -484,7 +370,7 @@ Deno.test("Pool.invalidate(proxy, error) invalidates that proxy and makes every 
   for (const proxy of [q1, q2, q3]) await proxy.close();
 });
 
-Deno.test("Pool.invalidate() spares newer connections, and a second call from an older connection does not move the time (#45)", async () => {
+Deno.test("Pool.invalidate() spares newer connections, and a second call from an older connection does not move the time", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -519,7 +405,7 @@ Deno.test("Pool.invalidate() spares newer connections, and a second call from an
   assert.equal(driver.connections.length, 3);
 });
 
-Deno.test("Pool.invalidate() from a connection newer than the pool time moves the time (#45)", async () => {
+Deno.test("Pool.invalidate() from a connection newer than the pool time moves the time", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -544,7 +430,7 @@ Deno.test("Pool.invalidate() from a connection newer than the pool time moves th
   assert.deepEqual(c2.calls, ["rollback", "terminate"]);
 });
 
-Deno.test("Pool.invalidate() without a connection always moves the time (#45)", async () => {
+Deno.test("Pool.invalidate() without a connection always moves the time", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -571,7 +457,7 @@ Deno.test("Pool.invalidate() without a connection always moves the time (#45)", 
   assert.deepEqual(c1!.calls, ["rollback", "rollback", "terminate"]);
 });
 
-Deno.test("Pool.invalidate() leaves a checked-out connection working until it is returned and checked out again (#46)", async () => {
+Deno.test("Pool.invalidate() leaves a checked-out connection working until it is returned and checked out again", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const { logger, lines } = recordingLogger();
@@ -613,7 +499,9 @@ Deno.test("Pool.invalidate() leaves a checked-out connection working until it is
   ]);
 });
 
-Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs at checkout and reuses one that is not (#47)", async () => {
+// -------------------------------------------------------- Recycling by age
+
+Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs at checkout and reuses one that is not", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
@@ -656,7 +544,7 @@ Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs a
   ]);
 });
 
-Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs by a fraction of a millisecond (#47)", async () => {
+Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs by a fraction of a millisecond", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -672,7 +560,7 @@ Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs b
   assert.equal(conn.dbapiConnection, driver.connections[1]);
 });
 
-Deno.test("QueuePool with the default recycleMs never recycles, whatever the age (#48)", async () => {
+Deno.test("QueuePool with the default recycleMs (null) never recycles, whatever the age", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -683,15 +571,20 @@ Deno.test("QueuePool with the default recycleMs never recycles, whatever the age
   await (await pool.connect()).close();
   const c1 = driver.connections[0]!;
   clock.advance(1e12);
-  await (await pool.connect()).close();
+  const old = await pool.connect();
+  assert.equal(old.dbapiConnection, c1);
+  await old.close();
   clock.advance(Number.MAX_SAFE_INTEGER);
   await using conn = await pool.connect();
   assert.equal(conn.dbapiConnection, c1);
   assert.equal(driver.connections.length, 1);
+  assert.equal(driver.counts.create, 1);
+  assert.equal(driver.counts.terminate, undefined);
+  assert.equal(driver.counts.close, undefined);
   assert.deepEqual(c1.calls, ["rollback", "rollback"]);
 });
 
-Deno.test("QueuePool never recycles a connection while it is checked out (#49)", async () => {
+Deno.test("QueuePool never recycles a connection while it is checked out", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new QueuePool(driver.creator, {
@@ -721,9 +614,9 @@ Deno.test("QueuePool never recycles a connection while it is checked out (#49)",
   assert.equal(c1.open, true);
 });
 
-// ------------------------------------------------------------- R., S. extras
+// ----------------------------- Invalidating chosen connections; clock ties
 
-Deno.test("ConnectionPoolEntry.invalidate() and PoolProxiedConnection.invalidate() replace only the chosen connections and leave the pool time alone (#101)", async () => {
+Deno.test("ConnectionPoolEntry.invalidate() and PoolProxiedConnection.invalidate() replace only the chosen connections and leave the pool time alone", async () => {
   const driver = new FakeDriver();
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
@@ -765,7 +658,7 @@ Deno.test("ConnectionPoolEntry.invalidate() and PoolProxiedConnection.invalidate
   for (const proxy of again) await proxy.close();
 });
 
-Deno.test("QueuePool replaces a connection soft-invalidated at the same clock reading it was created at (#116)", async () => {
+Deno.test("QueuePool replaces a connection soft-invalidated at the same clock reading it was created at", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock(); // never moves
   await using pool = new QueuePool(driver.creator, {
@@ -788,7 +681,7 @@ Deno.test("QueuePool replaces a connection soft-invalidated at the same clock re
   assert.equal(driver.connections.length, 2);
 });
 
-Deno.test("QueuePool replaces a connection after a pool invalidation at the same clock reading (#116)", async () => {
+Deno.test("QueuePool replaces a connection after a pool invalidation at the same clock reading", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock(); // never moves
   await using pool = new QueuePool(driver.creator, {

@@ -1,19 +1,22 @@
 /**
- * A randomized, model-based test of the queue pool. A seeded PRNG drives a
- * random sequence of operations (connect with or without an abort signal,
- * close, hard and soft invalidation, detach, pool-wide invalidation,
- * dispose, creator failures, gated creators, clock moves) against a real
- * `QueuePool` over the fake driver, and a small model of the queue policy
- * (idle entries, live entries, FIFO waiters, dispose generations). After
- * every step (once pending promises have settled) the pool's counters must
- * match the model, every connect() must have settled as the model says, and
- * the driver's connections must agree with what the pool owns.
+ * A randomized, model-based test of the queue pool (`src/queue_pool.ts`).
+ * This file is the harness: a seeded PRNG drives a random sequence of
+ * operations (connect with or without an abort signal, close, hard and soft
+ * invalidation, detach, pool-wide invalidation, dispose, creator failures,
+ * gated creators, clock moves) against a real `QueuePool` over the fake
+ * driver, and the same operations through the reference model of the queue
+ * policy in `_test_queue_model.ts` (idle entries, live entries, FIFO
+ * waiters, dispose generations). After every step (once pending promises
+ * have settled) the pool's counters must match the model, every connect()
+ * must have settled as the model says, and the driver's connections must
+ * agree with what the pool owns.
  *
  * The model predicts every capacity decision (take an idle entry, grow,
  * fail at once, wait; hand-off on return; close on return). Whether a
  * checkout needs the creator (a new, empty or stale entry) is observed: a
  * wrapper around the creator tags each entry (through `entry.recordInfo`)
- * and logs each call, and the model matches calls to the entries it granted.
+ * and logs each call, and the harness matches calls to the entries the
+ * model granted, checking each against the model's staleness rules.
  *
  * To reproduce a failure, run the test whose name carries the failing seed;
  * the error message also lists the last operations.
@@ -23,26 +26,26 @@
 
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
-import {
-  type ConnectionPoolEntry,
-  type PoolProxiedConnection,
-  PoolTimeoutError,
-  QueuePool,
-} from "../mod.ts";
+import { PoolTimeoutError, QueuePool } from "../mod.ts";
 import {
   closes,
   FakeClock,
   FakeConnection,
   FakeDriver,
+  type FakeEntry,
+  type FakeProxy,
   recordingLogger,
 } from "./_test_fake_driver.ts";
 import { prng } from "./_test_helpers.ts";
+import {
+  type Grant,
+  type ModelEntry,
+  QueueModel,
+  staleReasons,
+} from "./_test_queue_model.ts";
 
 const SEEDS = 30;
 const STEPS = 400;
-
-type Proxy = PoolProxiedConnection<FakeConnection>;
-type Entry = ConnectionPoolEntry<FakeConnection>;
 
 /** Key under which the creator wrapper stores an entry's id in `recordInfo`. */
 const ENTRY_ID = Symbol("model entry id");
@@ -89,7 +92,7 @@ interface CreatorCall {
   readonly seq: number;
   readonly entryId: number;
   readonly gated: boolean;
-  /** The entry's start tick and clock reading before this call (§4.3 is decided on them). */
+  /** The entry's start tick and clock reading before this call (whether a checkout reconnects the entry is decided on them). */
   readonly prevStartTick: number;
   readonly prevStartClock: number;
   outcome: "pending" | "ok" | "fail";
@@ -102,10 +105,9 @@ interface CreatorCall {
 }
 
 /** A pool entry in the model. */
-interface MEntry {
+interface MEntry extends ModelEntry {
   /** The id the creator wrapper gave the real entry; null until its first creator call is matched. */
   id: number | null;
-  readonly gen: number;
   /** Never delivered to a checkout (a creator failure then discards it). */
   isNew: boolean;
   /** Has a driver connection (not hard-invalidated, detached or failed). */
@@ -127,14 +129,17 @@ type Expect =
 interface Ticket {
   readonly n: number;
   readonly ctl: Ctl | null;
-  outcome: { ok: true; proxy: Proxy } | { ok: false; error: unknown } | null;
+  outcome:
+    | { ok: true; proxy: FakeProxy }
+    | { ok: false; error: unknown }
+    | null;
   state: "queued" | "granted" | "held" | "done";
   entry: MEntry | null;
   /** Rejected by its signal after the grant; the checkout goes on in the background. */
   aborted: boolean;
   expect: Expect;
   pendingCall: CreatorCall | null;
-  proxy: Proxy | null;
+  proxy: FakeProxy | null;
   verified: boolean;
 }
 
@@ -162,8 +167,9 @@ class ModelRun {
   /**
    * A logical time that moves at every timestamp the pool takes: creator
    * call (start time), soft invalidation, pool invalidation. Staleness
-   * (§4.3) compares these, as the pool compares its strictly increasing
-   * clock readings (D9).
+   * (is a connection older than the last invalidation?) compares these, as
+   * the pool compares its clock readings, which it makes strictly
+   * increasing so that two readings in one clock tick never compare equal.
    */
   tick = 0;
   readonly startTick = new Map<number, number>();
@@ -175,16 +181,13 @@ class ModelRun {
   readonly connectionEntry = new Map<FakeConnection, number>();
   #entryIds = 0;
 
-  // The model.
-  idle: MEntry[] = [];
-  live = 0;
-  gen = 0;
-  queue: Ticket[] = [];
+  // The model, and what the harness keeps beside it.
+  readonly model: QueueModel<MEntry, Ticket>;
   readonly reactions: (() => void)[] = [];
   readonly tickets: Ticket[] = [];
   readonly ctls: Ctl[] = [];
-  detached: { proxy: Proxy; connection: FakeConnection }[] = [];
-  readonly closedProxies: Proxy[] = [];
+  detached: { proxy: FakeProxy; connection: FakeConnection }[] = [];
+  readonly closedProxies: FakeProxy[] = [];
   expectedErrors = 0;
   /** connect() calls that had to wait. */
   waited = 0;
@@ -199,11 +202,12 @@ class ModelRun {
     this.p = paramsFor(seed);
     this.rng = prng(seed);
     this.gateP = this.p.gateP;
+    this.model = new QueueModel(this.p);
   }
 
   /** The creator given to the pool: tags the entry, logs the call, maybe holds it open. */
   readonly creator = (
-    entry: Entry,
+    entry: FakeEntry,
   ): FakeConnection | Promise<FakeConnection> => {
     const recordInfo = entry.recordInfo!;
     let id = recordInfo.get(ENTRY_ID) as number | undefined;
@@ -249,18 +253,6 @@ class ModelRun {
     });
   };
 
-  get bounded(): boolean {
-    return this.p.poolSize !== 0 && this.p.maxOverflow !== -1;
-  }
-
-  #hasCapacity(): boolean {
-    return !this.bounded || this.live - this.p.poolSize < this.p.maxOverflow;
-  }
-
-  #checkedOut(): number {
-    return this.live - this.idle.length;
-  }
-
   #int(n: number): number {
     return Math.floor(this.rng() * n);
   }
@@ -289,32 +281,48 @@ class ModelRun {
     return ticket;
   }
 
-  /** §3.2: idle entry, else capacity, else fail at once (timeoutMs 0), else wait. */
+  /** A connect() in the model: granted an entry or capacity, failed at once, or queued. */
   #acquire(t: Ticket): void {
-    if (this.idle.length > 0) {
-      const entry = this.p.useLifo ? this.idle.pop()! : this.idle.shift()!;
-      this.#grant(t, entry);
-    } else if (this.#hasCapacity()) {
-      this.live++;
-      this.#grant(t, {
-        id: null,
-        gen: this.gen,
-        isNew: true,
-        connected: false,
-      });
-    } else if (this.p.timeoutMs === 0) {
-      t.state = "done";
-      t.expect = {
-        kind: "timeout",
-        size: this.p.poolSize,
-        overflow: this.p.poolSize === 0 ? 0 : this.live - this.p.poolSize,
-        checkedOut: this.#checkedOut(),
-      };
-    } else {
-      t.state = "queued";
-      t.expect = { kind: "pending" };
-      this.queue.push(t);
-      this.waited++;
+    const acquired = this.model.acquire(t);
+    switch (acquired.kind) {
+      case "idle":
+        this.#grant(t, acquired.entry);
+        return;
+      case "new":
+        this.#grant(t, this.#newEntry());
+        return;
+      case "timeout":
+        t.state = "done";
+        t.expect = {
+          kind: "timeout",
+          size: acquired.size,
+          overflow: acquired.overflow,
+          checkedOut: acquired.checkedOut,
+        };
+        return;
+      case "queued":
+        t.state = "queued";
+        t.expect = { kind: "pending" };
+        this.waited++;
+        return;
+    }
+  }
+
+  /** A new entry of the current generation, not yet matched to a real one. */
+  #newEntry(): MEntry {
+    return {
+      id: null,
+      generation: this.model.generation,
+      isNew: true,
+      connected: false,
+    };
+  }
+
+  /** Hands the model's grants to their waiters, in order. */
+  #serve(grants: Grant<MEntry, Ticket>[]): void {
+    for (const { waiter, entry } of grants) {
+      if (entry !== null) this.handedOff++;
+      this.#grant(waiter, entry ?? this.#newEntry());
     }
   }
 
@@ -344,7 +352,7 @@ class ModelRun {
   }
 
   /**
-   * §4.3: checking out an existing entry calls the creator exactly when the
+   * The freshness check: checking out an existing entry calls the creator exactly when the
    * entry has no connection or its connection is stale (recycle, pool or
    * soft invalidation); otherwise the connection is reused.
    */
@@ -360,7 +368,7 @@ class ModelRun {
     const recycleMs = this.p.recycleMs;
     const age = this.clock.now - startedAt;
     // The pool's readings run ahead of a clock that does not move, by
-    // 0.001 ms per reading (D9). Ages here are whole milliseconds, so that
+    // 0.001 ms per reading (to keep them strictly increasing). Ages here are whole milliseconds, so that
     // cannot matter until about 1000 readings were taken since the clock
     // last moved; past that, an age within 1 ms of the boundary is not
     // checked.
@@ -370,12 +378,14 @@ class ModelRun {
     ) {
       return;
     }
-    const reasons = [
-      !entry.connected && "no connection",
-      recycleMs !== null && age > recycleMs && "recycle",
-      this.invalidTick > started && "pool invalidation",
-      (this.softTick.get(id) ?? -Infinity) > started && "soft invalidation",
-    ].filter(Boolean);
+    const reasons = staleReasons({
+      connected: entry.connected,
+      age,
+      recycleMs,
+      started,
+      poolInvalidated: this.invalidTick,
+      softInvalidated: this.softTick.get(id) ?? -Infinity,
+    });
     if ((call !== undefined) !== (reasons.length > 0)) {
       throw new Error(
         `entry ${id} granted to #${t.n}: ${
@@ -415,7 +425,8 @@ class ModelRun {
     if (call.outcome === "ok") {
       entry.isNew = false;
       if (t.aborted) {
-        // D6: the checkout completed in the background and was returned.
+        // Aborted after the grant: the checkout completed in the background
+        // and was returned.
         t.state = "done";
         this.#giveBack(entry);
       } else {
@@ -428,48 +439,23 @@ class ModelRun {
     if (t.aborted) this.expectedErrors++; // logged, nobody to reject
     else t.expect = { kind: "rejected", reason: call.error };
     if (entry.isNew) {
-      // §3.2 step 2: the new entry is discarded, its capacity freed.
-      this.live--;
-      this.#serve();
+      // A failed creator on a new entry: the entry is discarded, its capacity freed.
+      this.#serve(this.model.discardNew());
     } else {
-      // §5.4: the existing entry goes back (empty).
+      // A failed reconnect of an existing entry: it goes back (empty).
       this.#giveBack(entry);
     }
   }
 
-  /** §3.3: an entry comes back. */
+  /** An entry comes back. */
   #giveBack(entry: MEntry): void {
-    if (entry.gen !== this.gen) {
-      this.live--;
-      this.#serve();
-    } else if (this.queue.length > 0) {
-      this.handedOff++;
-      this.#grant(this.queue.shift()!, entry);
-    } else if (this.p.poolSize === 0 || this.idle.length < this.p.poolSize) {
-      this.idle.push(entry);
-    } else {
-      this.live--;
-      this.#serve();
-    }
-  }
-
-  /** Freed capacity goes to the head waiters at once (F6). */
-  #serve(): void {
-    while (this.queue.length > 0 && this.#hasCapacity()) {
-      this.live++;
-      this.#grant(this.queue.shift()!, {
-        id: null,
-        gen: this.gen,
-        isNew: true,
-        connected: false,
-      });
-    }
+    this.#serve(this.model.giveBack(entry));
   }
 
   #abortModel(ctl: Ctl): void {
     for (const t of ctl.tickets) {
       if (t.state === "queued") {
-        this.queue.splice(this.queue.indexOf(t), 1);
+        this.model.abort(t);
         t.state = "done";
         t.expect = { kind: "rejected", reason: ctl.reason };
       } else if (t.state === "granted" && !t.aborted) {
@@ -480,10 +466,7 @@ class ModelRun {
   }
 
   #disposeModel(): void {
-    this.gen++;
-    this.live -= this.idle.length;
-    this.idle = [];
-    this.#serve();
+    this.#serve(this.model.dispose());
   }
 
   #drain(): void {
@@ -568,7 +551,7 @@ class ModelRun {
     else if (how === "invalidate") {
       await proxy.invalidate(new Error(`invalidate #${t.n}`));
     } else if (how === "poolInvalidate") {
-      // §7.3: the time moves only if it is older than this connection.
+      // Pool-wide invalidation: the time moves only if it is older than this connection.
       if (this.invalidTick < this.startTick.get(t.entry!.id!)!) {
         this.invalidTick = ++this.tick;
       }
@@ -691,7 +674,7 @@ class ModelRun {
         // of the idle entry the next checkout takes (an age of exactly
         // recycleMs is kept, one more is recycled).
         let ms = this.#int(1_500);
-        const next = this.p.useLifo ? this.idle.at(-1) : this.idle[0];
+        const next = this.model.nextIdle();
         if (next !== undefined && this.rng() < 0.5) {
           const age = this.clock.now - this.startClock.get(next.id!)!;
           ms = Math.max(0, recycleMs + this.#pick([0, 0, 1]) - age);
@@ -723,7 +706,7 @@ class ModelRun {
   // --------------------------------------------------------------- checks
 
   #check(): void {
-    const { p, pool } = this;
+    const { p, pool, model } = this;
     for (const call of this.calls) {
       if (!call.consumed) {
         throw new Error(
@@ -736,27 +719,23 @@ class ModelRun {
       t.state === "granted" || t.state === "held"
     );
     assert.equal(
-      this.live,
-      this.idle.length + holders.length,
+      model.live,
+      model.idle.length + holders.length,
       "model: every live entry is idle or held",
     );
-    if (this.queue.length > 0) {
-      assert.equal(this.idle.length, 0, "model: waiters imply no idle entry");
-      assert.ok(!this.#hasCapacity(), "model: waiters imply no capacity");
+    if (model.waiters.length > 0) {
+      assert.equal(model.idle.length, 0, "model: waiters imply no idle entry");
+      assert.ok(!model.hasCapacity(), "model: waiters imply no capacity");
     }
     // Counters against the model.
-    assert.equal(pool.checkedIn(), this.idle.length, "checkedIn()");
-    assert.equal(pool.checkedOut(), this.#checkedOut(), "checkedOut()");
+    assert.equal(pool.checkedIn(), model.checkedIn(), "checkedIn()");
+    assert.equal(pool.checkedOut(), model.checkedOut(), "checkedOut()");
     assert.ok(pool.checkedOut() >= 0, "checkedOut() is never negative");
-    assert.equal(
-      pool.overflow(),
-      p.poolSize === 0 ? 0 : this.live - p.poolSize,
-      "overflow()",
-    );
-    assert.equal(pool.waiting(), this.queue.length, "waiting()");
+    assert.equal(pool.overflow(), model.overflow(), "overflow()");
+    assert.equal(pool.waiting(), model.waiters.length, "waiting()");
     assert.equal(pool.size(), p.poolSize);
-    if (this.bounded) {
-      assert.ok(this.live <= p.poolSize + p.maxOverflow, "capacity bound");
+    if (model.bounded) {
+      assert.ok(model.live <= p.poolSize + p.maxOverflow, "capacity bound");
     }
     // Every connect() settled as the model says.
     for (const t of this.tickets) {
@@ -764,7 +743,7 @@ class ModelRun {
     }
     // The driver agrees: owned open connections belong to live entries, one each.
     const liveIds = new Set<number>();
-    for (const entry of this.idle) liveIds.add(entry.id!);
+    for (const entry of model.idle) liveIds.add(entry.id!);
     for (const t of holders) liveIds.add(t.entry!.id!);
     const detached = new Set(this.detached.map((d) => d.connection));
     const perEntry = new Set<number>();
@@ -783,8 +762,11 @@ class ModelRun {
       assert.ok(!perEntry.has(id), `entry ${id} has two open connections`);
       perEntry.add(id);
     }
-    assert.ok(owned <= this.live, `${owned} owned connections > ${this.live}`);
-    if (this.bounded) {
+    assert.ok(
+      owned <= model.live,
+      `${owned} owned connections > ${model.live}`,
+    );
+    if (model.bounded) {
       assert.ok(owned <= p.poolSize + p.maxOverflow, "owned connections bound");
     }
     // Logging: only the background failures of aborted checkouts.
@@ -890,14 +872,14 @@ class ModelRun {
       } else break;
     }
     this.history.push("finish");
-    assert.equal(this.queue.length, 0, "no connect() left waiting");
+    assert.equal(this.model.waiters.length, 0, "no connect() left waiting");
     for (const t of this.tickets) {
       assert.ok(t.outcome !== null, `connect #${t.n} settled`);
       assert.equal(t.state, "done");
     }
     assert.equal(this.pool.checkedOut(), 0);
     // Before dispose(): every connection is closed exactly once or idle in the pool.
-    const idleIds = new Set(this.idle.map((e) => e.id!));
+    const idleIds = new Set(this.model.idle.map((e) => e.id!));
     for (const c of this.driver.connections) {
       if (c.open) {
         assert.ok(

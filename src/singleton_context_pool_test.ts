@@ -1,3 +1,11 @@
+/**
+ * Tests of `SingletonContextPool`'s own behaviour
+ * (`src/singleton_context_pool.ts`). What it shares with every pool class is
+ * in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   SingletonContextPool,
@@ -11,7 +19,7 @@ import {
 } from "./_test_fake_driver.ts";
 import { deferred } from "./_test_helpers.ts";
 
-Deno.test("SingletonContextPool: nested connect() in one context returns the same proxy; checkout once, checkin on the outermost close() (#90)", async () => {
+Deno.test("SingletonContextPool: nested connect() in one context returns the same proxy; checkout once, checkin on the outermost close()", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -46,7 +54,7 @@ Deno.test("SingletonContextPool: nested connect() in one context returns the sam
   assert.equal(driver.connections[0]!.open, true);
 });
 
-Deno.test("SingletonContextPool: concurrent connect() calls in one context share the pending checkout (#90)", async () => {
+Deno.test("SingletonContextPool: concurrent connect() calls in one context share the pending checkout", async () => {
   const driver = new FakeDriver();
   const gate = deferred();
   driver.gate = gate.promise;
@@ -71,7 +79,7 @@ Deno.test("SingletonContextPool: concurrent connect() calls in one context share
   );
 });
 
-Deno.test("SingletonContextPool: different contexts get different connections (#90)", async () => {
+Deno.test("SingletonContextPool: different contexts get different connections", async () => {
   const driver = new FakeDriver({ async: true });
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -92,7 +100,7 @@ Deno.test("SingletonContextPool: different contexts get different connections (#
   assert.match(pool.status(), /^SingletonThreadPool id:\d+ size: 2$/);
 });
 
-Deno.test("SingletonContextPool: a returned connection stays with its context for reuse (#90)", async () => {
+Deno.test("SingletonContextPool: a returned connection stays with its context for reuse", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -110,7 +118,7 @@ Deno.test("SingletonContextPool: a returned connection stays with its context fo
   assert.equal(driver.connections[0]!.open, true);
 });
 
-Deno.test("SingletonContextPool: a caller outside run() gets a context of its own current async context (#90)", async () => {
+Deno.test("SingletonContextPool: a caller outside run() gets a context of its own current async context", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -129,7 +137,7 @@ Deno.test("SingletonContextPool: a caller outside run() gets a context of its ow
   assert.equal(driver.counts.create, 2);
 });
 
-Deno.test("SingletonContextPool: a new context closes arbitrary stored connections, even in use, to stay below poolSize (#90)", async () => {
+Deno.test("SingletonContextPool: a new context closes arbitrary stored connections, even in use, to stay below poolSize", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -156,7 +164,7 @@ Deno.test("SingletonContextPool: a new context closes arbitrary stored connectio
   assert.equal(driver.openCount, 2);
 });
 
-Deno.test("SingletonContextPool: cleanup closes an idle stored connection before one in use (#90)", async () => {
+Deno.test("SingletonContextPool: cleanup closes an idle stored connection before one in use", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
     dialect: driver.dialect,
@@ -175,7 +183,7 @@ Deno.test("SingletonContextPool: cleanup closes an idle stored connection before
   assert.equal(driver.openCount, 2);
 });
 
-Deno.test("SingletonContextPool.status() matches SingletonThreadPool id:<n> size: <n>, with a new id per pool (#90)", async () => {
+Deno.test("SingletonContextPool.status() matches SingletonThreadPool id:<n> size: <n>, with a new id per pool", async () => {
   const driver = new FakeDriver();
   await using a = new SingletonContextPool(driver.creator);
   await using b = new SingletonContextPool(driver.creator);
@@ -200,14 +208,13 @@ Deno.test("SingletonContextPool.dispose() closes idle stored connections; in-use
   await pool.run(async () => {
     await (await pool.connect()).close(); // connection 1, idle
   });
-  let busy!: () => void;
-  const released = new Promise<void>((resolve) => busy = resolve);
+  const released = deferred();
   const inDispose = deferred();
   const task = pool.run(async () => {
     const outer = await pool.connect(); // connection 2
     const inner = await pool.connect();
     inDispose.resolve();
-    await released;
+    await released.promise;
     assert.equal(outer.isValid, true, "usable after dispose()");
     await inner.close();
     assert.equal(closes(outer.dbapiConnection!), 0);
@@ -222,7 +229,7 @@ Deno.test("SingletonContextPool.dispose() closes idle stored connections; in-use
   await pool.dispose();
   assert.equal(closes(driver.connections[0]!), 1);
   assert.equal(driver.connections[1]!.open, true);
-  busy();
+  released.resolve();
   await task;
   assert.equal(closes(driver.connections[1]!), 1);
   assert.equal(driver.connections[2]!.open, true);
@@ -282,37 +289,6 @@ Deno.test("SingletonContextPool: after a hard invalidation the context reconnect
   assert.equal(closes(driver.connections[0]!), 1);
 });
 
-Deno.test("SingletonContextPool: a failed first connect lets the context retry", async () => {
-  const driver = new FakeDriver();
-  await using pool = new SingletonContextPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  const failure = new Error("refused");
-  driver.failNext.push(failure);
-  await pool.run(async () => {
-    await assert.rejects(pool.connect(), (error) => error === failure);
-    assert.match(pool.status(), /size: 0$/);
-    await using conn = await pool.connect();
-    assert.ok(conn.isValid);
-  });
-  assert.match(pool.status(), /size: 1$/);
-});
-
-Deno.test("SingletonContextPool.connect() with an aborted signal rejects with its reason", async () => {
-  const driver = new FakeDriver();
-  await using pool = new SingletonContextPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  const reason = new Error("cancelled");
-  await pool.run(async () => {
-    await assert.rejects(
-      pool.connect({ signal: AbortSignal.abort(reason) }),
-      (error) => error === reason,
-    );
-  });
-  assert.equal(driver.counts.create, undefined);
-});
-
 Deno.test("SingletonContextPool.recreate() keeps poolSize and connects nothing", async () => {
   const driver = new FakeDriver();
   await using pool = new SingletonContextPool(driver.creator, {
@@ -338,22 +314,4 @@ Deno.test("SingletonContextPool rejects poolSize 0", () => {
     () => new SingletonContextPool(new FakeDriver().creator, { poolSize: 0 }),
     RangeError,
   );
-});
-
-Deno.test("SingletonContextPool implements connect, dispose, recreate and status (#91)", async () => {
-  const driver = new FakeDriver();
-  await using pool = new SingletonContextPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  await pool.run(async () => {
-    await (await pool.connect()).close();
-  });
-  assert.equal(await pool.dispose(), undefined);
-  await using recreated = pool.recreate();
-  assert.equal(
-    Object.getPrototypeOf(recreated),
-    SingletonContextPool.prototype,
-  );
-  assert.match(recreated.status(), /^SingletonThreadPool id:\d+ size: 0$/);
-  assert.equal(driver.counts.create, 1);
 });

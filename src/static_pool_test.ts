@@ -1,3 +1,10 @@
+/**
+ * Tests of `StaticPool`'s own behaviour (`src/static_pool.ts`). What it
+ * shares with every pool class is in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { StaticPool } from "../mod.ts";
 import {
@@ -9,7 +16,7 @@ import {
 } from "./_test_fake_driver.ts";
 import { deferred } from "./_test_helpers.ts";
 
-Deno.test("StaticPool calls the creator once and gives every checkout the same connection (#88)", async () => {
+Deno.test("StaticPool calls the creator once and gives every checkout the same connection", async () => {
   const driver = new FakeDriver();
   await using pool = new StaticPool(driver.creator, {
     dialect: driver.dialect,
@@ -27,7 +34,7 @@ Deno.test("StaticPool calls the creator once and gives every checkout the same c
   assert.equal(driver.counts.create, 1);
 });
 
-Deno.test("StaticPool concurrent first checkouts share one creator call (#88)", async () => {
+Deno.test("StaticPool concurrent first checkouts share one creator call", async () => {
   const driver = new FakeDriver();
   const gate = deferred();
   driver.gate = gate.promise;
@@ -55,7 +62,7 @@ Deno.test("StaticPool concurrent first checkouts share one creator call (#88)", 
   await Promise.all(proxies.map((p) => p.close()));
 });
 
-Deno.test("StaticPool proxy.close() resets and checks in but does not close the connection (#88)", async () => {
+Deno.test("StaticPool proxy.close() resets and checks in but does not close the connection", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver);
   await using pool = new StaticPool(driver.creator, { dialect: trace.dialect });
@@ -75,14 +82,7 @@ Deno.test("StaticPool proxy.close() resets and checks in but does not close the 
   assert.equal(driver.connections[0]!.open, true);
 });
 
-Deno.test('StaticPool.status() is "StaticPool" (#88)', async () => {
-  await using pool = new StaticPool(new FakeDriver().creator);
-  assert.equal(pool.status(), "StaticPool");
-  await using _proxy = await pool.connect();
-  assert.equal(pool.status(), "StaticPool");
-});
-
-Deno.test("StaticPool.dispose() closes an unused connection, and the next connect() makes a new one (#88)", async () => {
+Deno.test("StaticPool.dispose() closes an unused connection, and the next connect() makes a new one", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver);
   await using pool = new StaticPool(driver.creator, { dialect: trace.dialect });
@@ -102,7 +102,7 @@ Deno.test("StaticPool.dispose() closes an unused connection, and the next connec
   assert.equal(driver.counts.create, 2);
 });
 
-Deno.test("StaticPool.dispose() with proxies out closes the connection when the last one returns (#88)", async () => {
+Deno.test("StaticPool.dispose() with proxies out closes the connection when the last one returns", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver);
   await using pool = new StaticPool(driver.creator, { dialect: trace.dialect });
@@ -137,7 +137,7 @@ Deno.test("StaticPool.dispose() with proxies out closes the connection when the 
   assert.equal(closes(old), 1);
 });
 
-Deno.test("StaticPool after a hard invalidation gives the next checkout a new connection (#88)", async () => {
+Deno.test("StaticPool after a hard invalidation gives the next checkout a new connection", async () => {
   const driver = new FakeDriver();
   await using pool = new StaticPool(driver.creator, {
     dialect: driver.dialect,
@@ -160,7 +160,7 @@ Deno.test("StaticPool after a hard invalidation gives the next checkout a new co
   assert.equal(driver.counts.create, 2);
 });
 
-Deno.test("StaticPool after a soft invalidation replaces the connection and closes the old one once unused (#88, F10)", async () => {
+Deno.test("StaticPool after a soft invalidation replaces the connection and closes the old one once unused", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver);
   await using pool = new StaticPool(driver.creator, { dialect: trace.dialect });
@@ -189,7 +189,7 @@ Deno.test("StaticPool after a soft invalidation replaces the connection and clos
   assert.equal(closes(old), 1);
 });
 
-Deno.test("StaticPool after a soft invalidation of an unused connection closes it at the next checkout (#88, F10)", async () => {
+Deno.test("StaticPool after a soft invalidation of an unused connection closes it at the next checkout", async () => {
   const driver = new FakeDriver();
   await using pool = new StaticPool(driver.creator, {
     dialect: driver.dialect,
@@ -206,7 +206,7 @@ Deno.test("StaticPool after a soft invalidation of an unused connection closes i
   assert.equal(closes(old), 1);
 });
 
-Deno.test("StaticPool after pool.invalidate() replaces the connection and closes the old one once unused (#88, F10)", async () => {
+Deno.test("StaticPool after pool.invalidate() replaces the connection and closes the old one once unused", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new StaticPool(driver.creator, {
@@ -230,7 +230,7 @@ Deno.test("StaticPool after pool.invalidate() replaces the connection and closes
   assert.equal(driver.counts.create, 2);
 });
 
-Deno.test("StaticPool.invalidate(proxy) closes the shared connection and the next checkout gets a new one (#88)", async () => {
+Deno.test("StaticPool.invalidate(proxy) closes the shared connection and the next checkout gets a new one", async () => {
   const driver = new FakeDriver();
   await using pool = new StaticPool(driver.creator, {
     dialect: driver.dialect,
@@ -246,7 +246,7 @@ Deno.test("StaticPool.invalidate(proxy) closes the shared connection and the nex
   assert.equal(closes(old), 1);
 });
 
-Deno.test("StaticPool recycles an old connection at checkout and closes it once unused (F10)", async () => {
+Deno.test("StaticPool recycles an old connection at checkout and closes it once unused", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   await using pool = new StaticPool(driver.creator, {
@@ -320,7 +320,7 @@ Deno.test("StaticPool: a checkout aborted during the creator still leaves the sh
   assert.equal(driver.connections[0]!.open, true);
 });
 
-Deno.test("StaticPool: a close listener's error while retiring the replaced connection rejects that connect() (§9.4, F10)", async () => {
+Deno.test("StaticPool: a close listener's error while retiring the replaced connection rejects that connect()", async () => {
   const driver = new FakeDriver();
   await using pool = new StaticPool(driver.creator, {
     dialect: driver.dialect,
@@ -342,35 +342,4 @@ Deno.test("StaticPool: a close listener's error while retiring the replaced conn
   await b.close();
   assert.equal(closes(old), 1);
   assert.equal(driver.openCount, 1);
-});
-
-Deno.test("StaticPool detach() takes the shared connection out; the next checkout makes a new one", async () => {
-  const driver = new FakeDriver();
-  await using pool = new StaticPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  const a = await pool.connect();
-  const old = a.dbapiConnection!;
-  await a.detach();
-  const b = await pool.connect();
-  assert.equal(b.dbapiConnection, driver.connections[1]);
-  await b.close();
-  assert.equal(old.open, true);
-  await a.close();
-  assert.equal(closes(old), 1);
-  assert.equal(driver.connections[1]!.open, true);
-});
-
-Deno.test("StaticPool implements connect, dispose, recreate and status (#91)", async () => {
-  const driver = new FakeDriver();
-  await using pool = new StaticPool(driver.creator, {
-    dialect: driver.dialect,
-  });
-  const proxy = await pool.connect();
-  await proxy.close();
-  assert.equal(await pool.dispose(), undefined);
-  await using recreated = pool.recreate();
-  assert.equal(Object.getPrototypeOf(recreated), StaticPool.prototype);
-  assert.equal(recreated.status(), "StaticPool");
-  assert.equal(driver.counts.create, 1);
 });

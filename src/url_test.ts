@@ -1,25 +1,10 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import type { PoolLogger } from "./logger.ts";
 import { QueuePool } from "./queue_pool.ts";
 import { StaticPool } from "./static_pool.ts";
 import { createPoolFromUrl, redactUrl } from "./url.ts";
-import { errorText, rejection, tempDir } from "./_test_helpers.ts";
-
-/** A logger that keeps every line and every context, as text. */
-function recordingLogger(): PoolLogger & { text(): string } {
-  const lines: string[] = [];
-  const record = (line: string, ...args: unknown[]): void => {
-    lines.push(line, ...args.map((arg) => Deno.inspect(arg, { depth: 4 })));
-  };
-  return {
-    debug: record,
-    info: record,
-    warn: record,
-    error: record,
-    text: () => lines.join("\n"),
-  };
-}
+import { recordingLogger } from "./_test_fake_driver.ts";
+import { inspectError, rejection, tempDir } from "./_test_helpers.ts";
 
 /** A loopback port nothing listens on. */
 function closedPort(): number {
@@ -134,7 +119,7 @@ Deno.test("createPoolFromUrl() rejects an unsupported scheme by name, without th
     error.message,
     'Cannot create pool from URL: unsupported scheme "mysql", expected "sqlite", "file", "postgres" or "postgresql"',
   );
-  assert.ok(!errorText(error).includes("hunter2"));
+  assert.ok(!inspectError(error).includes("hunter2"));
 });
 
 Deno.test("createPoolFromUrl() rejects bad URLs and options with TypeError", async () => {
@@ -192,14 +177,14 @@ Deno.test("createPoolFromUrl() redacts the password of an invalid PostgreSQL URL
       error.message,
       'Cannot create pool from URL: invalid URL "postgresql://app:***@db:badport/app?sslmode=disable"',
     );
-    assert.ok(!errorText(error).includes("hunter2"), driver);
+    assert.ok(!inspectError(error).includes("hunter2"), driver);
   }
 });
 
 Deno.test("createPoolFromUrl() keeps the password out of status(), String(pool), logs and connect errors", async () => {
   const port = closedPort();
   for (const query of ["", "?driver=postgres"]) {
-    const logger = recordingLogger();
+    const { logger, text: logText } = recordingLogger();
     await using pool = await createPoolFromUrl(
       `postgres://app:hunter2@127.0.0.1:${port}/app${query}`,
       { logger, echo: "debug", pg: { connectionTimeoutMillis: 2_000 } },
@@ -211,8 +196,8 @@ Deno.test("createPoolFromUrl() keeps the password out of status(), String(pool),
       const text of [
         String(pool),
         pool.status(),
-        logger.text(),
-        errorText(error),
+        logText(),
+        inspectError(error),
       ]
     ) {
       assert.ok(!text.includes("hunter2"), `${query}: ${text}`);
@@ -232,8 +217,8 @@ Deno.test("createPoolFromUrl() hides a driver error's copy of the password", asy
     await pool.connect();
   })());
   assert.ok(error instanceof Error);
-  assert.match(errorText(error), /\*\*\*/);
-  assert.ok(!errorText(error).includes("hunter2"));
+  assert.match(inspectError(error), /\*\*\*/);
+  assert.ok(!inspectError(error).includes("hunter2"));
 });
 
 Deno.test("redactUrl() hides the password and keeps the rest", () => {

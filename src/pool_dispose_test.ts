@@ -1,19 +1,24 @@
+/**
+ * Tests of `dispose()` and `recreate()` (`src/pool.ts`, the engine in
+ * `src/_pool_core.ts`, the queue policy in `src/queue_pool.ts`): closing
+ * idle connections, closing the ones out at `dispose()` when they come
+ * back, exact counters, and a `recreate()`d pool that keeps the options and
+ * listeners and connects nothing. Run on a `QueuePool`; what every pool
+ * class shares is in `pool_conformance_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
-  AssertionPool,
-  type Creator,
-  NullPool,
-  type Pool,
   type PoolProxiedConnection,
   PoolTimeoutError,
   QueuePool,
-  StaticPool,
 } from "../mod.ts";
-import { SingletonContextPool } from "./singleton_context_pool.ts";
 import type { Dialect } from "./dialect.ts";
 import {
   FakeClock,
-  FakeConnection,
+  type FakeConnection,
   FakeDriver,
   recordEvents,
   recordingLogger,
@@ -25,9 +30,9 @@ function counters<C>(pool: QueuePool<C>): [number, number, number] {
   return [pool.checkedIn(), pool.checkedOut(), pool.overflow()];
 }
 
-// ------------------------------------------------------------------ #83 dispose()
+// --------------------------------------------------------------- dispose()
 
-Deno.test("QueuePool.dispose() closes every idle connection, leaves checked-out ones usable and logs its status (#83)", async () => {
+Deno.test("QueuePool.dispose() closes every idle connection, leaves checked-out ones usable and logs its status", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { probes: false });
   const { logger, lines } = recordingLogger();
@@ -71,7 +76,7 @@ Deno.test("QueuePool.dispose() closes every idle connection, leaves checked-out 
   await c!.close();
 });
 
-Deno.test("QueuePool.dispose(): a connection checked out during dispose() is reset, checked in and closed when returned, not re-pooled (#83)", async () => {
+Deno.test("QueuePool.dispose(): a connection checked out during dispose() is reset, checked in and closed when returned, not re-pooled", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { probes: false });
   await using pool = new QueuePool(driver.creator, {
@@ -97,7 +102,7 @@ Deno.test("QueuePool.dispose(): a connection checked out during dispose() is res
   assert.deepEqual(counters(pool), [0, 1, -1]);
 });
 
-Deno.test("QueuePool.dispose() keeps the counters exact: checkedOut() never negative, capacity never exceeded (#83, D11, F4)", async () => {
+Deno.test("QueuePool.dispose() keeps the counters exact: connections out at dispose() are closed on return, so checkedOut() is never negative and capacity never exceeded", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -148,7 +153,7 @@ Deno.test("QueuePool.dispose() keeps the counters exact: checkedOut() never nega
   );
 });
 
-Deno.test("QueuePool.dispose() keeps waiters waiting and serves them when an old connection comes back (#83)", async () => {
+Deno.test("QueuePool.dispose() keeps waiters waiting and serves them when an old connection comes back", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -178,7 +183,7 @@ Deno.test("QueuePool.dispose() keeps waiters waiting and serves them when an old
   }
 });
 
-Deno.test("QueuePool.dispose(): an old connection invalidated or detached after dispose() frees its slot exactly once (#83)", async () => {
+Deno.test("QueuePool.dispose(): an old connection invalidated or detached after dispose() frees its slot exactly once", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -244,9 +249,61 @@ Deno.test("QueuePool.dispose(): a close listener that throws does not stop the o
   assert.deepEqual(counters(pool), [0, 0, -5]);
 });
 
-// ------------------------------------------------------------------ #84 recreate()
+Deno.test("a driver close() that throws in dispose() is logged and swallowed", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+  });
+  const a = await pool.connect();
+  const b = await pool.connect();
+  await a.close();
+  await b.close();
+  const failure = new Error("close failed");
+  driver.failClose = failure;
+  await pool.dispose(); // resolves
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception closing connection <FakeConnection #1>"],
+    ["error", "Exception closing connection <FakeConnection #2>"],
+  ]);
+  assert.equal(lines[0]!.context.error, failure);
+  assert.equal(pool.checkedIn(), 0);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.overflow(), -5);
+  // The pool keeps working.
+  driver.failClose = null;
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[2]);
+});
 
-Deno.test("QueuePool.recreate() keeps poolSize, maxOverflow, timeoutMs and useLifo (#84)", async () => {
+Deno.test("a driver close() that throws when an old connection is returned after dispose() is logged and swallowed", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    logger,
+    poolSize: 1,
+    maxOverflow: 0,
+    timeoutMs: 0,
+  });
+  const proxy = await pool.connect();
+  await pool.dispose();
+  driver.failClose = new Error("close failed");
+  await proxy.close(); // resolves
+  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
+    ["error", "Exception closing connection <FakeConnection #1>"],
+  ]);
+  assert.equal(pool.checkedOut(), 0);
+  assert.equal(pool.overflow(), -1);
+  driver.failClose = null;
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+});
+
+// -------------------------------------------------------------- recreate()
+
+Deno.test("QueuePool.recreate() keeps poolSize, maxOverflow, timeoutMs and useLifo", async () => {
   const driver = new FakeDriver();
   await using old = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -275,13 +332,14 @@ Deno.test("QueuePool.recreate() keeps poolSize, maxOverflow, timeoutMs and useLi
   for (const proxy of held) await proxy.close();
   // useLifo: the most recently returned idle connection comes out first.
   const next = await pool.connect();
-  // (#1 and #2 were kept, in that order; #3 was an overflow, closed on return.)
+  // (Connections 1 and 2 were kept, in that order; connection 3 was an
+  // overflow, closed on return.)
   assert.equal(next.dbapiConnection, driver.connections[1]);
   await next.close();
   assert.equal(old.checkedOut(), 0);
 });
 
-Deno.test("QueuePool.recreate() keeps recycleMs, clock, resetOnReturn, prePing and dialect (#84)", async () => {
+Deno.test("QueuePool.recreate() keeps recycleMs, clock, resetOnReturn, prePing and dialect", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
   let dialectCalls = 0;
@@ -323,7 +381,7 @@ Deno.test("QueuePool.recreate() keeps recycleMs, clock, resetOnReturn, prePing a
   await fourth.close();
 });
 
-Deno.test('QueuePool.recreate() keeps echo, loggingName and logger, and logs "Pool recreating" (#84)', async () => {
+Deno.test('QueuePool.recreate() keeps echo, loggingName and logger, and logs "Pool recreating"', async () => {
   const driver = new FakeDriver();
   const { logger, lines } = recordingLogger();
   await using old = new QueuePool(driver.creator, {
@@ -355,7 +413,7 @@ Deno.test('QueuePool.recreate() keeps echo, loggingName and logger, and logs "Po
   }
 });
 
-Deno.test("QueuePool.recreate() keeps the same listeners, each registered once (#84)", async () => {
+Deno.test("QueuePool.recreate() keeps the same listeners, each registered once", async () => {
   const driver = new FakeDriver();
   const calls: string[] = [];
   const legacy = {
@@ -397,7 +455,7 @@ Deno.test("QueuePool.recreate() keeps the same listeners, each registered once (
   ]);
 });
 
-Deno.test("QueuePool.recreate() creates no connection and does not touch the old pool (#84)", async () => {
+Deno.test("QueuePool.recreate() creates no connection and does not touch the old pool", async () => {
   const driver = new FakeDriver();
   await using old = new QueuePool(driver.creator, {
     dialect: driver.dialect,
@@ -427,52 +485,21 @@ Deno.test("QueuePool.recreate() creates no connection and does not touch the old
   assert.equal(driver.counts.create, 2);
 });
 
-// ------------------------------------------------------------------ #85 dispose() then recreate()
+Deno.test("QueuePool.recreate() carries a listener's signal: aborting it removes the copy too", async () => {
+  const controller = new AbortController();
+  let calls = 0;
+  await using pool = new QueuePool(() => ({}));
+  pool.on("checkout", () => void calls++, { signal: controller.signal });
+  await using copy = pool.recreate();
+  await (await copy.connect()).close();
+  assert.equal(calls, 1);
+  controller.abort();
+  await (await copy.connect()).close();
+  await (await pool.connect()).close();
+  assert.equal(calls, 1);
+});
 
-type PoolClass = new (
-  creator: Creator<FakeConnection>,
-  options?: { dialect?: Dialect<FakeConnection> },
-) => Pool<FakeConnection>;
-
-const POOL_CLASSES: [string, PoolClass][] = [
-  ["QueuePool", QueuePool],
-  ["NullPool", NullPool],
-  ["StaticPool", StaticPool],
-  ["AssertionPool", AssertionPool],
-  ["SingletonContextPool", SingletonContextPool],
-];
-
-for (const [name, cls] of POOL_CLASSES) {
-  Deno.test(`${name}: dispose() then recreate() succeeds with a creator that now throws (#85)`, async () => {
-    const driver = new FakeDriver();
-    await using old = new cls(driver.creator, { dialect: driver.dialect });
-    await (await old.connect()).close();
-    assert.equal(driver.counts.create, 1);
-    // The creator's next call throws: the database is gone.
-    const failure = new Error("database is gone");
-    driver.failNext.push(failure);
-    await old.dispose();
-    assert.equal(driver.openCount, 0);
-    await using pool = old.recreate();
-    assert.ok(pool instanceof cls);
-    assert.equal(pool.constructor, cls);
-    assert.notEqual(pool, old);
-    assert.equal(
-      driver.counts.create,
-      1,
-      "dispose() or recreate() attempted a connection",
-    );
-    // The same creator: it fails on first use, and works again after.
-    await assert.rejects(pool.connect(), (error) => error === failure);
-    assert.equal(driver.counts.create, 2);
-    const proxy = await pool.connect();
-    assert.ok(proxy.dbapiConnection instanceof FakeConnection);
-    await proxy.close();
-    assert.equal(driver.counts.create, 3);
-  });
-}
-
-Deno.test("QueuePool: dispose() then recreate() of a pool that never connected calls no creator (#85)", async () => {
+Deno.test("QueuePool: dispose() then recreate() of a pool that never connected calls no creator", async () => {
   let calls = 0;
   await using old = new QueuePool(() => {
     calls++;
@@ -484,9 +511,9 @@ Deno.test("QueuePool: dispose() then recreate() of a pool that never connected c
   assert.equal(pool.checkedOut(), 0);
 });
 
-// ------------------------------------------------------------------ #86 abandoning a pool
+// ------------------------------------------------------- Abandoning a pool
 
-Deno.test("abandoning a pool for a recreate()d one closes none of its connections and fires no close event (#86)", async () => {
+Deno.test("abandoning a pool for a recreate()d one closes none of its connections and fires no close event", async () => {
   const driver = new FakeDriver();
   const trace = tracer(driver, { probes: false });
   // `await using` only cleans up at the end; the pool is abandoned before that.
@@ -514,18 +541,4 @@ Deno.test("abandoning a pool for a recreate()d one closes none of its connection
   assert.deepEqual(counters(old), [1, 1, -3]);
   assert.equal(held.dbapiConnection!.query("SELECT 1"), "SELECT 1");
   await held.close();
-});
-
-Deno.test("QueuePool.recreate() carries a listener's signal: aborting it removes the copy too (#84)", async () => {
-  const controller = new AbortController();
-  let calls = 0;
-  await using pool = new QueuePool(() => ({}));
-  pool.on("checkout", () => void calls++, { signal: controller.signal });
-  await using copy = pool.recreate();
-  await (await copy.connect()).close();
-  assert.equal(calls, 1);
-  controller.abort();
-  await (await copy.connect()).close();
-  await (await pool.connect()).close();
-  assert.equal(calls, 1);
 });
