@@ -20,6 +20,10 @@
  *   57P02, 57P03 (and the other session-ending codes), `FATAL` errors,
  *   `ECONNRESET`, `EPIPE`, and postgres.js's `CONNECTION_CLOSED`,
  *   `CONNECTION_DESTROYED`, `CONNECTION_ENDED` and `CONNECT_TIMEOUT`.
+ * - `isBusy` says whether a query made through the connection is still
+ *   running, `isClosed` whether the session is known to be gone; both
+ *   without a round trip, so the pool can refuse a busy return and replace
+ *   a dead connection at checkout.
  * - `close` releases the connection and ends the instance (at most 5 s);
  *   `terminate` ends it at once.
  *
@@ -126,6 +130,10 @@ interface EntryState {
   tracked: boolean;
   /** The last ReadyForQuery status, when tracked. */
   status: TransactionStatus | null;
+  /** Set by a CopyInResponse/CopyOutResponse/CopyBothResponse, cleared by the next ReadyForQuery, when tracked. */
+  copying: boolean;
+  /** Queries made through the connection that postgres.js has been asked to run and has not settled. */
+  running: number;
   /** The sockets opened by the creator's socket factory and not yet closed. */
   sockets: Set<net.Socket>;
   /** Whether the server session is gone (postgres.js `onclose`). */
@@ -145,7 +153,8 @@ const STATES = new WeakMap<object, EntryState>();
 
 /**
  * Follows the PostgreSQL message stream on a socket (type byte, 4-byte
- * length, body) and records the status byte of each ReadyForQuery (`Z`).
+ * length, body) and records the status byte of each ReadyForQuery (`Z`),
+ * and whether a COPY is in progress (`G`, `H` or `W` up to the next `Z`).
  */
 function watchReadyForQuery(socket: net.Socket, state: EntryState): void {
   const header = new Uint8Array(5);
@@ -160,6 +169,7 @@ function watchReadyForQuery(socket: net.Socket, state: EntryState): void {
         if (wantStatus) {
           const byte = chunk[i];
           state.status = byte === 0x49 ? "I" : byte === 0x54 ? "T" : "E";
+          state.copying = false;
           wantStatus = false;
         }
         const skip = Math.min(remaining, length - i);
@@ -170,10 +180,15 @@ function watchReadyForQuery(socket: net.Socket, state: EntryState): void {
       header[headerLength++] = chunk[i++]!;
       if (headerLength === 5) {
         headerLength = 0;
+        const type = header[0];
         const messageLength = ((header[1]! << 24) | (header[2]! << 16) |
           (header[3]! << 8) | header[4]!) >>> 0;
         remaining = messageLength - 4;
-        wantStatus = header[0] === 0x5a && remaining > 0; // 'Z'
+        wantStatus = type === 0x5a && remaining > 0; // 'Z'
+        // 'G' CopyInResponse, 'H' CopyOutResponse, 'W' CopyBothResponse
+        if (type === 0x47 || type === 0x48 || type === 0x57) {
+          state.copying = true;
+        }
       }
     }
   });
@@ -192,10 +207,77 @@ function isGone(state: EntryState): boolean {
 }
 
 type QueryHandler = ((query: unknown) => unknown) & { debug?: unknown };
+type Settle = (value: unknown) => unknown;
+
+/**
+ * Counts the query in `state.running` from the moment postgres.js is asked
+ * to run it until it settles. postgres.js settles a query by calling its
+ * `resolve` / `reject` properties (replaced by its cursor iterator as it
+ * goes), so those become accessors that wrap whatever is assigned to them.
+ * Returns the function that starts the count (also called by the guarded
+ * handler), or `null` if the query does not have that shape (another
+ * postgres.js version: nothing is counted).
+ */
+function trackSettling(
+  query: Promise<unknown>,
+  state: EntryState,
+): (() => void) | null {
+  let resolve: unknown = Reflect.get(query, "resolve");
+  let reject: unknown = Reflect.get(query, "reject");
+  if (typeof resolve !== "function" || typeof reject !== "function") {
+    return null;
+  }
+  let counted = false;
+  const settled = (): void => {
+    if (counted) {
+      counted = false;
+      state.running--;
+    }
+  };
+  const resolveWrapper: Settle = (value) => {
+    settled();
+    return (resolve as Settle)(value);
+  };
+  const rejectWrapper: Settle = (reason) => {
+    settled();
+    return (reject as Settle)(reason);
+  };
+  Object.defineProperties(query, {
+    resolve: {
+      configurable: true,
+      get: (): Settle => resolveWrapper,
+      set: (fn: unknown): void => void (resolve = fn),
+    },
+    reject: {
+      configurable: true,
+      get: (): Settle => rejectWrapper,
+      set: (fn: unknown): void => void (reject = fn),
+    },
+  });
+  const start = (): void => {
+    if (!counted) {
+      counted = true;
+      state.running++;
+    }
+  };
+  // postgres.js asks for a query to run through `handle()` (from
+  // `execute()`, `then()`, `forEach()`, …), and calls `handler` one
+  // microtask later: count it from the request, so that a connection
+  // returned right after `execute()` is already busy.
+  const handle: unknown = Reflect.get(query, "handle");
+  if (typeof handle === "function") {
+    Reflect.set(query, "handle", function (this: unknown): unknown {
+      if (Reflect.get(query, "executed") !== true) start();
+      return Reflect.apply(handle, this, []);
+    });
+  }
+  return start;
+}
 
 /**
  * Makes a postgres.js query reject with `CONNECTION_CLOSED` instead of
- * running when, at execution time, its session is gone.
+ * running when, at execution time, its session is gone, and counts it as
+ * running (for {@linkcode PostgresDialect.isBusy}) while it runs.
  *
  * postgres.js 3.4 has a bug here: a query run on a reserved connection
  * after its socket closed writes to a `null` socket from a `setImmediate`
@@ -208,8 +290,12 @@ function guardQuery(query: unknown, state: EntryState): unknown {
   const original: unknown = Reflect.get(query, "handler");
   if (typeof original !== "function") return query;
   const handler = original as QueryHandler;
+  const start = trackSettling(query, state);
   const guarded: QueryHandler = (pending: unknown): unknown => {
-    if (!isGone(state)) return handler(pending);
+    if (!isGone(state)) {
+      start?.();
+      return handler(pending);
+    }
     const reject: unknown = pending !== null && typeof pending === "object"
       ? Reflect.get(pending, "reject")
       : undefined;
@@ -456,6 +542,65 @@ export class PostgresDialect implements Dialect<PostgresReservedSql> {
     }
     return state.status !== "I";
   }
+
+  /**
+   * Whether a query made through the connection is still running: postgres.js
+   * has been asked to run it (it is sent, or queued behind another one on
+   * this connection) and has not yet settled it, or, where the creator
+   * watches the protocol (see the module documentation), a COPY is in
+   * progress. A query settles when its last ReadyForQuery has been read; a
+   * cursor runs until it is read to the end or closed. `false` once the
+   * session is gone (nothing runs on it any more), and for a connection the
+   * creator did not make. No round trip and no allocation: it reads counters
+   * kept as the queries start and settle.
+   *
+   * @param connection A reserved connection.
+   * @returns `true` while a query is outstanding.
+   *
+   * @example A connection is busy while its query runs
+   * ```ts ignore
+   * import assert from "node:assert/strict";
+   * import { POSTGRES_DIALECT, postgresCreator } from "@dbpool/pool/postgres";
+   *
+   * const sql = await postgresCreator(Deno.env.get("DATABASE_URL"))();
+   * const sleeping = sql`SELECT pg_sleep(0.3)`.execute();
+   * await Promise.resolve(); // postgres.js sends a query one tick after execute()
+   * assert.equal(POSTGRES_DIALECT.isBusy(sql), true);
+   * await sleeping;
+   * assert.equal(POSTGRES_DIALECT.isBusy(sql), false);
+   * await POSTGRES_DIALECT.close(sql);
+   * ```
+   */
+  isBusy(connection: PostgresReservedSql): boolean {
+    const state = STATES.get(connection);
+    if (state === undefined || isGone(state)) return false;
+    return state.running > 0 || state.copying;
+  }
+
+  /**
+   * Whether the connection's session is known to be gone: postgres.js has
+   * seen its socket close (the server ended the session, the network failed),
+   * or the dialect closed it. `false` for a connection the creator did not
+   * make. No round trip and no allocation.
+   *
+   * @param connection A reserved connection.
+   * @returns `true` once the session is gone.
+   *
+   * @example After the server ends the session
+   * ```ts ignore
+   * import assert from "node:assert/strict";
+   * import { POSTGRES_DIALECT, postgresCreator } from "@dbpool/pool/postgres";
+   *
+   * const sql = await postgresCreator(Deno.env.get("DATABASE_URL"))();
+   * assert.equal(POSTGRES_DIALECT.isClosed(sql), false);
+   * await POSTGRES_DIALECT.close(sql);
+   * assert.equal(POSTGRES_DIALECT.isClosed(sql), true);
+   * ```
+   */
+  isClosed(connection: PostgresReservedSql): boolean {
+    const state = STATES.get(connection);
+    return state !== undefined && isGone(state);
+  }
 }
 
 /**
@@ -567,6 +712,8 @@ export function postgresCreator(
       sql: null,
       tracked: trackable,
       status: null,
+      copying: false,
+      running: 0,
       sockets: new Set(),
       closed: false,
       whenClosed,

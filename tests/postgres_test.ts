@@ -4,7 +4,7 @@ import postgres from "npm:postgres@^3";
 import type { Dialect } from "../src/dialect.ts";
 import { POSTGRES_DIALECT, postgresCreator } from "../src/postgres.ts";
 import { startPgCluster } from "./_pg_cluster.ts";
-import { loggedStatements, waitFor } from "./_pg_test_helpers.ts";
+import { loggedStatements, waitFor, within } from "./_pg_test_helpers.ts";
 import { rejection } from "../src/_test_helpers.ts";
 
 type Sql = postgres.Sql | postgres.ReservedSql;
@@ -12,6 +12,13 @@ type Sql = postgres.Sql | postgres.ReservedSql;
 async function backendPid(sql: Sql): Promise<number> {
   const [row] = await sql`SELECT pg_backend_pid() AS pid`;
   return Number(row!.pid);
+}
+
+/** The `pg_stat_activity.state` of a backend, seen from `admin`. */
+async function stateOf(admin: Sql, pid: number): Promise<string | undefined> {
+  const [row] =
+    await admin`SELECT state FROM pg_stat_activity WHERE pid = ${pid}`;
+  return row?.state as string | undefined;
 }
 
 Deno.test("PostgresDialect against a live PostgreSQL", async (t) => {
@@ -349,6 +356,104 @@ Deno.test("PostgresDialect against a live PostgreSQL", async (t) => {
           true,
           String(error),
         );
+      },
+    );
+
+    await t.step(
+      "isBusy() is true while a query is outstanding and false once it is answered",
+      async () => {
+        const sql = await connect();
+        try {
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), false);
+          const pid = await backendPid(sql);
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), false);
+
+          const sleeping = sql`SELECT pg_sleep(0.3)`.execute();
+          await waitFor(
+            async () => (await stateOf(admin, pid)) === "active",
+            "the query to start",
+          );
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), true);
+          await sleeping;
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), false);
+
+          // A query queued behind a running one counts until it is answered.
+          const first = sql`SELECT pg_sleep(0.3)`.execute();
+          const second = sql`SELECT 2 AS two`.execute();
+          await waitFor(
+            async () => (await stateOf(admin, pid)) === "active",
+            "the first query to start",
+          );
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), true);
+          await Promise.all([first, second]);
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), false);
+
+          // A failed query is answered too.
+          await rejection(sql`SELECT * FROM no_such_table`);
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), false);
+
+          // A cursor runs until it is read to the end.
+          let batches = 0;
+          for await (
+            const _rows of sql`SELECT generate_series(1, 3) AS n`.cursor(1)
+          ) {
+            batches++;
+            assert.equal(POSTGRES_DIALECT.isBusy(sql), true);
+          }
+          assert.equal(batches, 3);
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), false);
+
+          // A COPY is in progress until the server has answered its end.
+          await sql`CREATE TEMP TABLE copied (n int)`;
+          const sink = await sql`COPY copied FROM STDIN`.writable();
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), true);
+          sink.write("1\n2\n");
+          await new Promise<void>((resolve, reject) =>
+            sink.end((error?: Error | null) =>
+              error ? reject(error) : resolve()
+            )
+          );
+          await waitFor(
+            () => !POSTGRES_DIALECT.isBusy(sql),
+            "the end of COPY FROM to be answered",
+          );
+          const [row] = await sql`SELECT count(*)::int AS n FROM copied`;
+          assert.equal(row!.n, 2);
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), false);
+        } finally {
+          await POSTGRES_DIALECT.close(sql);
+        }
+      },
+    );
+
+    await t.step(
+      "isClosed() is false on a healthy connection and true once the driver sees its backend terminated",
+      async () => {
+        let sawClose!: () => void;
+        const closed = new Promise<void>((resolve) => sawClose = resolve);
+        const sql = await postgresCreator(cluster.url, {
+          "connect_timeout": 10,
+          onnotice: () => {},
+          onclose: () => sawClose(),
+        })();
+        try {
+          assert.equal(POSTGRES_DIALECT.isClosed(sql), false);
+          const pid = await backendPid(sql);
+          await sql`SELECT 1`;
+          assert.equal(POSTGRES_DIALECT.isClosed(sql), false);
+          await admin`SELECT pg_terminate_backend(${pid})`;
+          await within(closed, 10_000, "the driver to see the session end");
+          assert.equal(POSTGRES_DIALECT.isClosed(sql), true);
+          assert.equal(POSTGRES_DIALECT.isBusy(sql), false);
+        } finally {
+          await POSTGRES_DIALECT.terminate(sql);
+        }
+        assert.equal(POSTGRES_DIALECT.isClosed(sql), true);
+
+        const other = await connect();
+        assert.equal(POSTGRES_DIALECT.isClosed(other), false);
+        await POSTGRES_DIALECT.close(other);
+        assert.equal(POSTGRES_DIALECT.isClosed(other), true);
       },
     );
 
