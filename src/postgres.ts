@@ -13,9 +13,9 @@
  *   protocol's ReadyForQuery messages. postgres.js reads that byte but does
  *   not expose it, so the creator gives postgres.js its own socket (the
  *   documented `socket` option) and watches the messages on it. This works
- *   for plain TCP and Unix-socket connections to a single host; with TLS
- *   (`ssl`, `sslmode=…`), several hosts or a `socket` option of your own
- *   the status is unknown (`undefined`) and every return sends `ROLLBACK`.
+ *   for plain TCP and Unix-socket connections; with TLS (`ssl`,
+ *   `sslmode=…`) or a `socket` option of your own the status is unknown
+ *   (`undefined`) and every return sends `ROLLBACK`.
  * - `isDisconnect` recognises real failures: SQLSTATE class 08, 57P01,
  *   57P02, 57P03 (and the other session-ending codes), `FATAL` errors,
  *   `ECONNRESET`, `EPIPE`, and postgres.js's `CONNECTION_CLOSED`,
@@ -26,6 +26,21 @@
  *   a dead connection at checkout.
  * - `close` releases the connection and ends the instance (at most 5 s);
  *   `terminate` ends it at once.
+ *
+ * The creator opens every socket itself (also with TLS, where postgres.js
+ * negotiates TLS over it, with several hosts, tried in turn, and around a
+ * `socket` option of your own), so that no socket is ever opened for a
+ * connection that is closed, being closed or whose creation failed: no
+ * server session is left behind, and nothing keeps the process alive once
+ * the pool is disposed. Making a connection is bounded by `connect_timeout`
+ * (30 s by default), all attempts and hosts included.
+ *
+ * postgres.js's own array-type lookup (`fetch_types`) runs with its promise
+ * dropped, so a connection cut during it ends the process with an unhandled
+ * rejection. The creator turns it off and runs the same lookup itself, once
+ * per creator, registering the array types as postgres.js would; with
+ * `fetch_types: false` it skips the lookup (arrays then come back as text,
+ * as with plain postgres.js).
  *
  * Once the server or the network closes a connection (or the dialect closes
  * it), its instance is ended and every later query made through it rejects
@@ -77,6 +92,12 @@ import type {
 } from "npm:postgres@^3";
 import type { Dialect } from "./dialect.ts";
 import { isPostgresDisconnectError } from "./_postgres_errors.ts";
+import {
+  ARRAY_TYPES_QUERY,
+  type ArrayType,
+  registerArrayTypes,
+  toArrayTypes,
+} from "./_postgres_arrays.ts";
 
 export type { Dialect } from "./dialect.ts";
 
@@ -116,11 +137,23 @@ const CLOSE_GRACE_SECONDS = 5;
 /** How long closing waits for the socket to be gone once ended, in ms. */
 const SOCKET_CLOSE_WAIT_MS = 5_000;
 
+/** postgres.js's default `connect_timeout`, in seconds. */
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 30;
+
+/** The longest pause between two rounds of connection attempts, in ms. */
+const MAX_RETRY_PAUSE_MS = 500;
+
 /** The SQLSTATE of "there is no transaction in progress" (a warning). */
 const NO_ACTIVE_TRANSACTION = "25P01";
 
+/** The start of this module's own errors about the creator's arguments. */
+const ACTION = "Cannot create postgres.js connections";
+
 /** The transaction status byte of ReadyForQuery. */
 type TransactionStatus = "I" | "T" | "E";
+
+/** A socket as the creator handles it (postgres.js's `socket` option may give any duplex). */
+type AnySocket = net.Socket;
 
 /** What the adapter knows about one connection made by the creator. */
 interface EntryState {
@@ -135,12 +168,24 @@ interface EntryState {
   /** Queries made through the connection that postgres.js has been asked to run and has not settled. */
   running: number;
   /** The sockets opened by the creator's socket factory and not yet closed. */
-  sockets: Set<net.Socket>;
+  sockets: Set<AnySocket>;
   /** Whether the server session is gone (postgres.js `onclose`). */
   closed: boolean;
   /** Resolves when the session is gone. */
   whenClosed: Promise<void>;
   markClosed: () => void;
+  /** Whether making the connection failed or was given up (no socket may be opened any more). */
+  failed: boolean;
+  /** Whether the connection was handed out (later sockets are cancel requests). */
+  ready: boolean;
+  /** Socket factory calls made to establish the session. */
+  attempts: number;
+  /** The host (index) of the latest session attempt. */
+  hostIndex: number;
+  /** The latest socket error, for the connect-timeout error's `cause`. */
+  lastError: unknown;
+  /** Aborted when the connection is given up or closed: ends retry pauses. */
+  abort: AbortController;
   /** Whether the connection has been released to its instance. */
   released: boolean;
   /** Set while the dialect runs its own ROLLBACK/COMMIT. */
@@ -151,12 +196,37 @@ interface EntryState {
 
 const STATES = new WeakMap<object, EntryState>();
 
+function newState(tracked: boolean): EntryState {
+  let markClosed = (): void => {};
+  const whenClosed = new Promise<void>((resolve) => markClosed = resolve);
+  return {
+    sql: null,
+    tracked,
+    status: null,
+    copying: false,
+    running: 0,
+    sockets: new Set(),
+    closed: false,
+    whenClosed,
+    markClosed,
+    failed: false,
+    ready: false,
+    attempts: 0,
+    hostIndex: 0,
+    lastError: undefined,
+    abort: new AbortController(),
+    released: false,
+    quiet: false,
+    ending: null,
+  };
+}
+
 /**
  * Follows the PostgreSQL message stream on a socket (type byte, 4-byte
  * length, body) and records the status byte of each ReadyForQuery (`Z`),
  * and whether a COPY is in progress (`G`, `H` or `W` up to the next `Z`).
  */
-function watchReadyForQuery(socket: net.Socket, state: EntryState): void {
+function watchReadyForQuery(socket: AnySocket, state: EntryState): void {
   const header = new Uint8Array(5);
   let headerLength = 0;
   let remaining = 0; // body bytes still to skip
@@ -201,9 +271,9 @@ function closedError(action: string): Error {
   );
 }
 
-/** Whether the session is gone or being closed by the dialect. */
+/** Whether the session is gone, being closed by the dialect, or was never made. */
 function isGone(state: EntryState): boolean {
-  return state.closed || state.ending !== null;
+  return state.closed || state.ending !== null || state.failed;
 }
 
 type QueryHandler = ((query: unknown) => unknown) & { debug?: unknown };
@@ -353,6 +423,28 @@ async function within(promise: Promise<void>, ms: number): Promise<void> {
   }
 }
 
+/** Waits `ms`, or rejects with `CONNECTION_CLOSED` as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(closedError("connect"));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Destroys the sockets still open; the ones already closed are dropped. */
+function destroySockets(state: EntryState): void {
+  for (const socket of state.sockets) {
+    if (!socket.destroyed) socket.destroy();
+  }
+}
+
 /** Releases (if needed) and ends the connection's instance. */
 function shutdown(
   connection: PostgresReservedSql,
@@ -360,6 +452,7 @@ function shutdown(
   graceSeconds: number,
 ): Promise<void> {
   state.ending ??= (async () => {
+    state.abort.abort();
     if (!state.closed && !state.released) {
       state.released = true;
       try {
@@ -368,21 +461,22 @@ function shutdown(
         // already released
       }
     }
-    if (graceSeconds === 0) {
-      for (const socket of state.sockets) socket.destroy();
-    }
+    if (graceSeconds === 0) destroySockets(state);
     if (state.sql !== null) {
       await within(
         state.sql.end({ timeout: graceSeconds }).catch(() => {}),
         graceSeconds * 1_000 + SOCKET_CLOSE_WAIT_MS,
       );
     }
-    for (const socket of state.sockets) socket.destroy();
+    destroySockets(state);
     await within(
       Promise.all([
         state.whenClosed,
-        ...[...state.sockets].map((socket) =>
-          new Promise<void>((resolve) => socket.once("close", () => resolve()))
+        ...[...state.sockets].filter((socket) => !socket.closed).map(
+          (socket) =>
+            new Promise<void>((resolve) =>
+              socket.once("close", () => resolve())
+            ),
         ),
       ]).then(() => {}),
       SOCKET_CLOSE_WAIT_MS,
@@ -623,6 +717,8 @@ interface ParsedOptions {
   path: string | undefined;
   ssl: unknown;
   socket: unknown;
+  fetchTypes: unknown;
+  connectTimeout: unknown;
 }
 
 function readParsedOptions(sql: Sql): ParsedOptions {
@@ -640,7 +736,113 @@ function readParsedOptions(sql: Sql): ParsedOptions {
     path: typeof path === "string" && path !== "" ? path : undefined,
     ssl: get("ssl"),
     socket: get("socket"),
+    fetchTypes: get("fetch_types"),
+    connectTimeout: get("connect_timeout"),
   };
+}
+
+/** Parses the settings with postgres.js. */
+function parseSettings(
+  href: string | undefined,
+  settings: PostgresOptions,
+): ParsedOptions {
+  // postgres.js connects lazily, so this instance never opens a socket.
+  return readParsedOptions(
+    href === undefined ? postgres(settings) : postgres(href, settings),
+  );
+}
+
+/**
+ * The `connect_timeout` to use, in seconds, or `null` for no limit
+ * (postgres.js's `0`, `null` or `false`).
+ */
+function connectTimeoutSeconds(value: unknown): number | null {
+  if (value === undefined) return DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  if (value === 0 || value === null || value === false) return null;
+  if (typeof value === "number" && Number.isFinite(value) && value > 0) {
+    return value;
+  }
+  throw new RangeError(
+    `${ACTION}: "connect_timeout" must be a positive number of seconds, or 0 for no limit, received ${
+      typeof value === "string" ? `"${value}"` : String(value)
+    }`,
+  );
+}
+
+/** Where the creator connects: a Unix socket, or hosts tried in turn. */
+interface Target {
+  readonly path: string | undefined;
+  readonly hosts: readonly string[];
+  readonly ports: readonly number[];
+}
+
+function describeTarget(target: Target): string {
+  return target.path ??
+    target.hosts.map((host, i) => `${host}:${target.ports[i]}`).join(",");
+}
+
+/** The pause before round `round` (1, 2, …) of connection attempts, in ms. */
+function retryPauseMs(round: number): number {
+  return Math.min(MAX_RETRY_PAUSE_MS, 10 * 2 ** round);
+}
+
+type SocketFactory = (options: unknown) => unknown;
+
+function isSocketLike(value: unknown): value is AnySocket {
+  return value !== null && typeof value === "object" &&
+    typeof Reflect.get(value, "destroy") === "function" &&
+    typeof Reflect.get(value, "once") === "function" &&
+    typeof Reflect.get(value, "on") === "function";
+}
+
+/**
+ * Opens a socket for postgres.js (its `socket` option), or refuses with
+ * `CONNECTION_CLOSED` when the connection is closed, being closed or was
+ * given up, so that no server session is ever left behind. Before the
+ * connection is handed out, each call is an attempt at the session: the
+ * hosts are tried in turn, with a short growing pause after each round.
+ * Afterwards postgres.js only asks for a socket to cancel a query, which
+ * goes to the session's host.
+ */
+async function openSocket(
+  state: EntryState,
+  target: Target,
+  userSocket: SocketFactory | null,
+  options: unknown,
+): Promise<unknown> {
+  if (isGone(state)) throw closedError("open a socket");
+  const cancelling = state.ready;
+  if (!cancelling) {
+    const attempt = state.attempts++;
+    const count = target.path === undefined ? target.hosts.length : 1;
+    if (attempt > 0 && attempt % count === 0) {
+      await pause(retryPauseMs(attempt / count), state.abort.signal);
+    }
+    state.hostIndex = attempt % count;
+  }
+  const host = target.hosts[state.hostIndex];
+  const port = target.ports[state.hostIndex];
+  let socket: unknown;
+  if (userSocket !== null) {
+    socket = await userSocket(options);
+  } else {
+    socket = target.path !== undefined
+      ? net.connect(target.path)
+      : net.connect(port!, host!);
+    // postgres.js names the server in its errors, and picks the TLS server
+    // name, from these fields.
+    Object.assign(socket as AnySocket, { host, port });
+  }
+  if (!isSocketLike(socket)) return socket;
+  if (isGone(state)) {
+    socket.destroy();
+    throw closedError("open a socket");
+  }
+  state.sockets.add(socket);
+  socket.once("close", () => state.sockets.delete(socket));
+  socket.on("error", (error: unknown) => state.lastError = error);
+  if (state.tracked && !cancelling) watchReadyForQuery(socket, state);
+  return socket;
 }
 
 /**
@@ -655,19 +857,33 @@ function readParsedOptions(sql: Sql): ParsedOptions {
  * - `max_lifetime` defaults to `null` (postgres.js picks 30 to 60 minutes),
  *   so that connections are not closed behind the pool's back; use the
  *   pool's `recycleMs` instead.
+ * - `connect_timeout` (seconds; from the options, the URL or
+ *   `PGCONNECT_TIMEOUT`, 30 by default) bounds the whole making of a
+ *   connection: every attempt, every host, the array-type lookup and the
+ *   reservation. Past it the instance is ended, its sockets are destroyed
+ *   and the creator rejects with a `CONNECT_TIMEOUT` error. `0` (or `null`,
+ *   `false`) means no limit, as in postgres.js: then a server that accepts
+ *   connections and never answers, or several hosts that are all down, are
+ *   waited for, or retried, forever (with pauses of up to 0.5 s between
+ *   rounds of attempts).
+ * - `fetch_types` is honoured, but the creator does the lookup (see the
+ *   module documentation): it runs once per creator, and the array types it
+ *   finds are registered on each connection.
  * - `onclose` and `onnotice` are wrapped, and still called; the
  *   "there is no transaction in progress" warning caused by the dialect's
  *   own `ROLLBACK` is dropped.
- * - Unless you give a `socket` option, use TLS or several hosts, the
- *   creator opens the socket itself (see the module documentation).
+ * - The creator opens the sockets itself, and calls a `socket` option of
+ *   yours to do it (see the module documentation).
  *
  * If the connection cannot be made, the instance is ended and the error is
- * thrown (postgres.js waits up to `connect_timeout`, 30 s by default).
+ * thrown.
  *
  * @param url A connection URL; unset uses `options` and the `PG*`
  * environment variables, as postgres.js does.
  * @param options postgres.js options.
  * @returns A function that opens one reserved connection.
+ * @throws {RangeError} When `connect_timeout` is not a positive number of
+ * seconds or `0`.
  *
  * @example
  * ```ts ignore
@@ -692,40 +908,34 @@ export function postgresCreator(
     ...options,
     max: 1,
   };
-  // Parse the options once (postgres.js connects lazily, so this instance
-  // never opens a socket) to see whether the socket can be watched.
-  const parsed = readParsedOptions(
-    href === undefined ? postgres(settings) : postgres(href, settings),
-  );
-  const trackable = parsed.socket === undefined && !parsed.ssl &&
-    (parsed.path !== undefined ||
-      (parsed.host.length === 1 && parsed.port.length >= 1));
+  const parsed = parseSettings(href, settings);
+  const timeoutSeconds = connectTimeoutSeconds(parsed.connectTimeout);
+  const fetchTypes = Boolean(parsed.fetchTypes);
+  const userSocket = typeof parsed.socket === "function"
+    ? parsed.socket as SocketFactory
+    : null;
+  const target: Target = {
+    path: parsed.path,
+    hosts: parsed.host.length > 0 ? parsed.host : ["localhost"],
+    ports: parsed.port.length > 0 ? parsed.port : [5432],
+  };
+  const trackable = userSocket === null && !parsed.ssl;
   const userOnclose = options.onclose;
   const userOnnotice = options.onnotice;
+  /** The server's array types, once looked up. */
+  let arrayTypes: readonly ArrayType[] | null = null;
 
   return async function createPostgresConnection(): Promise<
     PostgresReservedSql
   > {
-    let markClosed = (): void => {};
-    const whenClosed = new Promise<void>((resolve) => markClosed = resolve);
-    const state: EntryState = {
-      sql: null,
-      tracked: trackable,
-      status: null,
-      copying: false,
-      running: 0,
-      sockets: new Set(),
-      closed: false,
-      whenClosed,
-      markClosed,
-      released: false,
-      quiet: false,
-      ending: null,
-    };
-    const instanceOptions: PostgresOptions & { socket?: () => net.Socket } = {
+    const state = newState(trackable);
+    const instanceOptions: PostgresOptions & { socket: SocketFactory } = {
       ...settings,
+      "fetch_types": false,
+      "connect_timeout": timeoutSeconds ?? 0,
       onclose(connectionId: number): void {
         state.closed = true;
+        state.abort.abort();
         state.markClosed();
         // End the instance so that postgres.js does not open a new session
         // behind the pool's back (later queries are rejected by the guard).
@@ -740,34 +950,58 @@ export function postgresCreator(
         // deno-lint-ignore no-console -- postgres.js's own default for notices, kept for the ones the pool did not cause
         console.log(notice);
       },
+      socket: (socketOptions: unknown): unknown =>
+        openSocket(state, target, userSocket, socketOptions),
     };
-    if (trackable) {
-      instanceOptions.socket = (): net.Socket => {
-        const socket = parsed.path !== undefined
-          ? net.connect(parsed.path)
-          : net.connect(parsed.port[0]!, parsed.host[0]!);
-        // postgres.js names the server in its errors from these fields.
-        Object.assign(socket, { host: parsed.host[0], port: parsed.port[0] });
-        state.sockets.add(socket);
-        socket.once("close", () => state.sockets.delete(socket));
-        watchReadyForQuery(socket, state);
-        return socket;
-      };
-    }
     const sql = href === undefined
       ? postgres(instanceOptions)
       : postgres(href, instanceOptions);
     state.sql = sql;
-    let reserved: PostgresReservedSql;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      if (timeoutSeconds === null) return;
+      timer = setTimeout(() => {
+        const cause = state.lastError;
+        reject(Object.assign(
+          new Error(
+            `Cannot connect to "${
+              describeTarget(target)
+            }": no session within connect_timeout (${timeoutSeconds} s)`,
+            cause === undefined ? {} : { cause },
+          ),
+          { code: "CONNECT_TIMEOUT" },
+        ));
+      }, timeoutSeconds * 1_000);
+    });
     try {
-      reserved = await sql.reserve();
+      // The first query opens the session (postgres.js's reserve() never
+      // completes on a new connection without its own type lookup).
+      const lookup = fetchTypes && arrayTypes === null;
+      const setup = lookup
+        ? sql.unsafe(ARRAY_TYPES_QUERY).values()
+        : sql.unsafe("SELECT 1");
+      const rows: unknown = await Promise.race([setup, timedOut]);
+      if (lookup && Array.isArray(rows)) arrayTypes ??= toArrayTypes(rows);
+      if (fetchTypes && arrayTypes !== null) {
+        registerArrayTypes(sql.options, arrayTypes);
+      }
+      if (isGone(state)) throw closedError("connect");
+      const reserved = await Promise.race([sql.reserve(), timedOut]);
+      const guarded = guardReserved(reserved, state);
+      state.ready = true;
+      STATES.set(guarded, state);
+      return guarded;
     } catch (error) {
-      for (const socket of state.sockets) socket.destroy();
-      await sql.end({ timeout: 0 }).catch(() => {});
+      state.failed = true;
+      state.abort.abort();
+      destroySockets(state);
+      await within(
+        sql.end({ timeout: 0 }).catch(() => {}),
+        SOCKET_CLOSE_WAIT_MS,
+      );
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
-    const guarded = guardReserved(reserved, state);
-    STATES.set(guarded, state);
-    return guarded;
   };
 }

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import postgres from "npm:postgres@^3";
 import type { Dialect } from "../src/dialect.ts";
-import { POSTGRES_DIALECT, postgresCreator } from "../src/postgres.ts";
+import {
+  POSTGRES_DIALECT,
+  postgresCreator,
+  type PostgresOptions,
+} from "../src/postgres.ts";
 import { startPgCluster } from "./_pg_cluster.ts";
 import { loggedStatements, waitFor, within } from "./_pg_test_helpers.ts";
 import { rejection } from "../src/_test_helpers.ts";
@@ -360,6 +364,48 @@ Deno.test("PostgresDialect against a live PostgreSQL", async (t) => {
     );
 
     await t.step(
+      "array columns are parsed, as with postgres.js's own type lookup; with fetch_types false, by URL or option, a connection is still made and arrays stay text",
+      async () => {
+        const sql = await connect();
+        try {
+          const [row] = await sql`
+            SELECT ARRAY[1, 2, 3]::int4[] AS ints, ARRAY['a', 'b"c']::text[] AS texts,
+                   ARRAY[[true, false]]::bool[] AS nested`;
+          assert.deepEqual(row!.ints, [1, 2, 3]);
+          assert.deepEqual(row!.texts, ["a", 'b"c']);
+          assert.deepEqual(row!.nested, [[true, false]]);
+          const [echo] = await sql`SELECT ${sql.array([4, 5])}::int4[] AS back`;
+          assert.deepEqual(echo!.back, [4, 5]);
+        } finally {
+          await POSTGRES_DIALECT.close(sql);
+        }
+        const query = `${
+          cluster.url.includes("?") ? "&" : "?"
+        }fetch_types=false`;
+        const creators = [
+          postgresCreator(`${cluster.url}${query}`, { "connect_timeout": 10 }),
+          postgresCreator(cluster.url, {
+            "connect_timeout": 10,
+            "fetch_types": false,
+          }),
+        ];
+        for (const create of creators) {
+          const sql = await within(
+            create(),
+            15_000,
+            "a connection with fetch_types false",
+          );
+          try {
+            const [row] = await sql`SELECT ARRAY[1, 2]::int4[] AS ints`;
+            assert.equal(row!.ints, "{1,2}"); // as plain postgres.js gives them
+          } finally {
+            await POSTGRES_DIALECT.close(sql);
+          }
+        }
+      },
+    );
+
+    await t.step(
       "isBusy() is true while a query is outstanding and false once it is answered",
       async () => {
         const sql = await connect();
@@ -481,4 +527,52 @@ Deno.test("PostgresDialect against a live PostgreSQL", async (t) => {
   } finally {
     await admin.end({ timeout: 0 }).catch(() => {});
   }
+});
+
+Deno.test("postgresCreator() refuses a connect_timeout that is neither a positive number of seconds nor 0", () => {
+  const url = "postgres://user:secret@127.0.0.1/db";
+  for (const value of [-1, Number.NaN, Infinity]) {
+    assert.throws(
+      () =>
+        postgresCreator(url, {
+          "connect_timeout": value as number,
+        }),
+      RangeError,
+      String(value),
+    );
+  }
+  assert.throws(
+    () => postgresCreator(`${url}?connect_timeout=soon`),
+    /"connect_timeout" must be a positive number of seconds, or 0 for no limit, received NaN/,
+  );
+  // postgres.js's "no limit" is accepted.
+  for (const value of [0, null, false]) {
+    postgresCreator(url, { "connect_timeout": value as number });
+  }
+  postgresCreator(`${url}?connect_timeout=0`);
+});
+
+Deno.test("postgresCreator() passes connect_timeout to postgres.js: the one given, else 30 s", async () => {
+  const seen: unknown[] = [];
+  /** A socket factory that records postgres.js's options and fails. */
+  const socket = (options: { connect_timeout?: unknown }): never => {
+    seen.push(options.connect_timeout);
+    throw Object.assign(new Error("no network here"), { code: "ECONNREFUSED" });
+  };
+  const url = "postgres://user:secret@127.0.0.1:1/db";
+  const settings = { socket } as unknown as PostgresOptions;
+  await rejection(postgresCreator(url, settings)());
+  await rejection(postgresCreator(`${url}?connect_timeout=7`, settings)());
+  await rejection(
+    postgresCreator(url, { ...settings, "connect_timeout": 3 })(),
+  );
+  await rejection(
+    postgresCreator(url, { ...settings, "connect_timeout": 0 })(),
+  );
+  assert.deepEqual(seen, [
+    Number(Deno.env.get("PGCONNECT_TIMEOUT") || 30),
+    7,
+    3,
+    0,
+  ]);
 });
