@@ -741,15 +741,54 @@ function readParsedOptions(sql: Sql): ParsedOptions {
   };
 }
 
-/** Parses the settings with postgres.js. */
+/**
+ * `href` with the password of its user information, and any `password=`
+ * query value, replaced by `***`. The user information ends at the last `@`
+ * of the authority (or of the whole URL, if the authority has a `:` but no
+ * `@`: an unescaped `/`, `?` or `#` in the password).
+ */
+function redactPassword(href: string): string {
+  let text = href;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(href);
+  if (scheme !== null) {
+    const start = scheme[0].length;
+    const rest = href.slice(start);
+    const end = rest.search(/[/?#]/);
+    const authority = end === -1 ? rest : rest.slice(0, end);
+    let at = authority.lastIndexOf("@");
+    if (at === -1 && authority.includes(":")) at = rest.lastIndexOf("@");
+    const colon = at === -1 ? -1 : rest.slice(0, at).indexOf(":");
+    if (colon !== -1) {
+      text = `${href.slice(0, start + colon + 1)}***${href.slice(start + at)}`;
+    }
+  }
+  return text.replace(/([?&]password=)[^&#]*/gi, "$1***");
+}
+
+/** Parses the settings with postgres.js; its URL errors become ours, without the password. */
 function parseSettings(
   href: string | undefined,
   settings: PostgresOptions,
 ): ParsedOptions {
   // postgres.js connects lazily, so this instance never opens a socket.
-  return readParsedOptions(
-    href === undefined ? postgres(settings) : postgres(href, settings),
-  );
+  try {
+    return readParsedOptions(
+      href === undefined ? postgres(settings) : postgres(href, settings),
+    );
+  } catch (error) {
+    if (href === undefined) throw error;
+    if (error instanceof URIError) {
+      throw new TypeError(
+        `${ACTION}: invalid percent-encoding in the user, password or host of "${
+          redactPassword(href)
+        }"`,
+      );
+    }
+    if (error instanceof TypeError && /invalid url/i.test(error.message)) {
+      throw new TypeError(`${ACTION}: invalid URL "${redactPassword(href)}"`);
+    }
+    throw error;
+  }
 }
 
 /**
@@ -882,6 +921,9 @@ async function openSocket(
  * environment variables, as postgres.js does.
  * @param options postgres.js options.
  * @returns A function that opens one reserved connection.
+ * @throws {TypeError} When `url` is not a valid URL, or has invalid
+ * percent-encoding in its user, password or host; the message shows the URL
+ * with its password replaced by `***`.
  * @throws {RangeError} When `connect_timeout` is not a positive number of
  * seconds or `0`.
  *
@@ -896,6 +938,22 @@ async function openSocket(
  * const sql = await connect();
  * console.log(await sql`SELECT 1 AS one`);
  * sql.release();
+ * ```
+ *
+ * @example Bad URLs are refused at once, without their password
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { postgresCreator } from "@dbpool/pool/postgres";
+ *
+ * assert.throws(
+ *   () => postgresCreator("postgres://app:pa%zzss@localhost/app"),
+ *   (error: unknown) => {
+ *     assert(error instanceof TypeError);
+ *     assert.match(error.message, /percent-encoding/);
+ *     assert.doesNotMatch(error.message, /pa%zzss/);
+ *     return true;
+ *   },
+ * );
  * ```
  */
 export function postgresCreator(

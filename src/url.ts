@@ -714,6 +714,15 @@ export async function createPoolFromUrl(
             `${ACTION}: invalid URL "${redactUrl(target.href)}"`,
           );
         }
+        if (
+          error instanceof TypeError && /percent-encoding/.test(error.message)
+        ) {
+          throw new TypeError(
+            `${ACTION}: invalid percent-encoding in the user, password or host of "${
+              redactUrl(target.href)
+            }"`,
+          );
+        }
         throw scrub(error, secrets);
       }
       return new QueuePool(scrubbing(create, secrets), {

@@ -181,6 +181,23 @@ Deno.test("createPoolFromUrl() redacts the password of an invalid PostgreSQL URL
   }
 });
 
+Deno.test("createPoolFromUrl() refuses malformed percent-encoding in a postgres.js URL with its own TypeError, without the password", async () => {
+  for (
+    const url of [
+      "postgres://us%zz:pa%zzss@127.0.0.1/db?driver=postgres",
+      "postgres://app:pa%zzss@127.0.0.1:5432/db?driver=postgres",
+    ]
+  ) {
+    const error = await rejection(createPoolFromUrl(url));
+    assert.ok(error instanceof TypeError, inspectError(error));
+    assert.match(
+      error.message,
+      /^Cannot create pool from URL: invalid percent-encoding in the user, password or host of "postgres:\/\/[^:]+:\*\*\*@127\.0\.0\.1/,
+    );
+    assert.ok(!inspectError(error).includes("pa%zzss"), error.message);
+  }
+});
+
 Deno.test("createPoolFromUrl() keeps the password out of status(), String(pool), logs and connect errors", async () => {
   const port = closedPort();
   for (const query of ["", "?driver=postgres"]) {

@@ -529,6 +529,24 @@ Deno.test("PostgresDialect against a live PostgreSQL", async (t) => {
   }
 });
 
+Deno.test("postgresCreator() refuses malformed percent-encoding in the user or password with a TypeError that hides the password", () => {
+  for (
+    const url of [
+      "postgres://us%zz:pa%zzss@127.0.0.1/db",
+      "postgres://user:pa%zzss@127.0.0.1:5432/db",
+      "postgres://us%zz:s3cret@127.0.0.1/db",
+    ]
+  ) {
+    assert.throws(() => postgresCreator(url), (error: unknown) => {
+      assert(error instanceof TypeError, String(error));
+      assert.match(error.message, /invalid percent-encoding/);
+      assert.match(error.message, /:\*\*\*@127\.0\.0\.1/);
+      assert.doesNotMatch(error.message, /pa%zzss|s3cret/);
+      return true;
+    });
+  }
+});
+
 Deno.test("postgresCreator() refuses a connect_timeout that is neither a positive number of seconds nor 0", () => {
   const url = "postgres://user:secret@127.0.0.1/db";
   for (const value of [-1, Number.NaN, Infinity]) {
