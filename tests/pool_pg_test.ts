@@ -206,7 +206,11 @@ async function adapterScenarios(
   const record = (message: string): void => void problems.push(message);
   const newPool = (
     app: string,
-    options: { poolSize: number; prePing?: boolean },
+    options: {
+      poolSize: number;
+      prePing?: boolean;
+      validationTimeoutMs?: number;
+    },
   ): QueuePool<unknown> =>
     new QueuePool(adapter.creator(cluster.url, app), {
       dialect: adapter.dialect,
@@ -560,6 +564,74 @@ async function adapterScenarios(
       assert.equal((await admin.backends(app)).length, poolSize);
     },
   );
+
+  await t.step({
+    name:
+      "a stopped backend (SIGSTOP): pre-ping and reset on return give up after validationTimeoutMs",
+    ignore: cluster.external, // signalling a backend needs a server of our own
+    fn: async () => {
+      const app = application(adapter, "stopped");
+      await using pool = newPool(app, {
+        poolSize: 1,
+        prePing: true,
+        validationTimeoutMs: 300,
+      });
+      problems.length = 0;
+      /** Runs `work` while backend `pid` is stopped; returns its milliseconds. */
+      const whileStopped = async (
+        pid: number,
+        work: () => Promise<void>,
+      ): Promise<number> => {
+        Deno.kill(pid, "SIGSTOP");
+        try {
+          const started = performance.now();
+          await work();
+          return performance.now() - started;
+        } finally {
+          Deno.kill(pid, "SIGCONT");
+        }
+      };
+
+      // Pre-ping on a stopped backend: the checkout goes on with a new one.
+      let stopped: number;
+      {
+        await using conn = await pool.connect();
+        stopped = await pidOf(adapter, conn);
+      }
+      let replacement = 0;
+      const pingMs = await whileStopped(stopped, async () => {
+        await using conn = await pool.connect();
+        replacement = await pidOf(adapter, conn);
+      });
+      assert.notEqual(replacement, stopped);
+      assert.ok(pingMs < 3_000, `pre-ping gave up after ${pingMs} ms`);
+
+      // Reset on return on a stopped backend inside a transaction: the
+      // return completes and frees the slot.
+      const conn = await pool.connect();
+      assert.equal(await pidOf(adapter, conn), replacement);
+      await q(conn, "BEGIN");
+      const resetMs = await whileStopped(replacement, () => conn.close());
+      assert.ok(resetMs < 3_000, `reset gave up after ${resetMs} ms`);
+      assert.equal(pool.checkedOut(), 0);
+      assert.deepEqual(problems, ["Exception during reset or similar"]);
+      {
+        await using next = await pool.connect();
+        const [row] = await q(next, "SELECT 1 AS one");
+        assert.equal(Number(row!.one), 1);
+        assert.notEqual(await pidOf(adapter, next), replacement);
+      }
+      // Both stopped backends end once they run again and see their
+      // connection gone.
+      await waitFor(
+        async () =>
+          (await admin.backends(app)).every((pid) =>
+            pid !== stopped && pid !== replacement
+          ),
+        "the stopped backends to end",
+      );
+    },
+  });
 
   for (const recovery of ["pre-ping", "invalidate on disconnect"] as const) {
     await t.step({
