@@ -29,7 +29,10 @@
  *
  * The API: `POST /notes` `{"body": "…"}` → 201 and the note; `GET /notes`
  * (`?limit=`, newest first); `GET /notes/:id`; `GET /status` (the pool's
- * `status()`).
+ * `status()`). A request body is read with a cap of
+ * {@linkcode MAX_BODY_BYTES} bytes, before any checkout: a larger body gets
+ * 413 as soon as the cap is passed, and the rest is never read. A known
+ * path with another method gets 405 and an `Allow` header.
  *
  * The notes live in a table `demo_notes`, created when missing. A table the
  * demo created is dropped at the end (`--keep` keeps it); one that was
@@ -378,6 +381,20 @@ export interface ServerStats {
   firstError: string | null;
 }
 
+/**
+ * Most bytes of a request body the handler reads: room for a note of 1,000
+ * characters in JSON, even with every character escaped (`\uXXXX`).
+ */
+export const MAX_BODY_BYTES = 8 * 1024;
+
+/** The paths the API knows, with their methods (for 405 and `Allow`). */
+const ROUTES: readonly { path: RegExp; methods: readonly string[] }[] = [
+  { path: /^\/$/, methods: ["GET"] },
+  { path: /^\/notes$/, methods: ["GET", "POST"] },
+  { path: /^\/notes\/\d{1,9}$/, methods: ["GET"] },
+  { path: /^\/status$/, methods: ["GET"] },
+];
+
 /** A request the handler understood, before it touches the database. */
 type Action =
   | { kind: "create"; body: string }
@@ -388,12 +405,69 @@ function json(value: unknown, status = 200): Response {
   return Response.json(value, { status });
 }
 
-/** Reads the route and the input; an error `Response` for bad requests. */
-async function parseRequest(request: Request): Promise<Action | Response> {
-  const { pathname, searchParams } = new URL(request.url);
-  const route = `${request.method} ${pathname}`;
-  if (route === "POST /notes") {
-    const input: unknown = await request.json().catch(() => null);
+function tooLarge(): Response {
+  return json(
+    { error: `Request body too large: more than ${MAX_BODY_BYTES} bytes` },
+    413,
+  );
+}
+
+/**
+ * Reads the body of `request`, at most `maxBytes` bytes of it: `null` as
+ * soon as the body is known to be larger (a `Content-Length` over the cap,
+ * or more bytes than that received), after cancelling the body so that the
+ * rest is never read. A chunked upload of any size thus costs at most
+ * `maxBytes` plus one chunk of memory.
+ */
+async function readBody(
+  request: Request,
+  maxBytes: number,
+): Promise<Uint8Array | null> {
+  const body = request.body;
+  if (body === null) return new Uint8Array(0);
+  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) {
+    await body.cancel();
+    return null;
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Reads the input of a routed request; an error `Response` for bad ones. */
+async function parseRequest(
+  request: Request,
+  url: URL,
+): Promise<Action | Response> {
+  const { pathname, searchParams } = url;
+  if (request.method === "POST") { // POST /notes
+    const bytes = await readBody(request, MAX_BODY_BYTES);
+    if (bytes === null) return tooLarge();
+    let input: unknown = null;
+    try {
+      input = JSON.parse(
+        new TextDecoder("utf-8", { fatal: true }).decode(bytes),
+      );
+    } catch {
+      // not UTF-8 or not JSON: answered below
+    }
     const body = (input as { body?: unknown } | null)?.body;
     if (typeof body !== "string" || body.length === 0 || body.length > 1000) {
       return json(
@@ -403,18 +477,14 @@ async function parseRequest(request: Request): Promise<Action | Response> {
     }
     return { kind: "create", body };
   }
-  if (route === "GET /notes") {
+  if (pathname === "/notes") {
     const limit = Number(searchParams.get("limit") ?? 20);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       return json({ error: "Expected ?limit= from 1 to 100" }, 400);
     }
     return { kind: "list", limit };
   }
-  const match = /^\/notes\/(\d{1,9})$/.exec(pathname);
-  if (request.method === "GET" && match !== null) {
-    return { kind: "get", id: Number(match[1]) };
-  }
-  return json({ error: `Not found: ${route}` }, 404);
+  return { kind: "get", id: Number(pathname.slice("/notes/".length)) };
 }
 
 /** Runs one action on a checked-out connection: the status and the JSON body. */
@@ -452,7 +522,8 @@ export interface NotesHandlerOptions {
  * client goes away.
  *
  * The input is read and checked before the checkout, so no connection is
- * held while a client uploads its body.
+ * held while a client uploads its body, and the body is read with a cap
+ * ({@linkcode MAX_BODY_BYTES}; 413 beyond it).
  *
  * `workMs` is a stand-in for the other awaits a real handler makes while it
  * holds its connection (a second query's round trip, a call to another
@@ -466,18 +537,30 @@ export function notesHandler(
 ): (request: Request) => Promise<Response> {
   const { workMs = 0, stats } = options;
   return async function handle(request: Request): Promise<Response> {
-    const { pathname } = new URL(request.url);
-    if (request.method === "GET" && pathname === "/status") {
+    const url = new URL(request.url);
+    const { pathname } = url;
+    const route = ROUTES.find(({ path }) => path.test(pathname));
+    if (route === undefined) {
+      return json({ error: `Not found: ${pathname}` }, 404);
+    }
+    if (!route.methods.includes(request.method)) {
+      const allow = route.methods.join(", ");
+      return Response.json(
+        { error: `Method not allowed: ${request.method} ${pathname}` },
+        { status: 405, headers: { allow } },
+      );
+    }
+    if (pathname === "/status") {
       return json({ status: pool.status(), checkedOut: pool.checkedOut() });
     }
-    if (request.method === "GET" && pathname === "/") {
+    if (pathname === "/") {
       const endpoints = ["POST /notes", "GET /notes", "GET /notes/:id"];
       return json({ endpoints: [...endpoints, "GET /status"] });
     }
     try {
       // Read and check the input first: never hold a connection while a
       // client uploads its request body.
-      const action = await parseRequest(request);
+      const action = await parseRequest(request, url);
       if (action instanceof Response) return action;
 
       const waitStart = performance.now();

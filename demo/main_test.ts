@@ -1,12 +1,48 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import type { QueuePool } from "@dbpool/pool";
 import { canStartPgCluster, startPgCluster } from "../tests/_pg_cluster.ts";
-import { openNotesDatabase, parseCommandLine, runDemo, TABLE } from "./main.ts";
+import {
+  MAX_BODY_BYTES,
+  notesHandler,
+  openNotesDatabase,
+  parseCommandLine,
+  runDemo,
+  TABLE,
+} from "./main.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const ROOT = new URL("../", import.meta.url).pathname;
 /** How the README and `--help` say to run the demo without `deno task`. */
 const RUN = ["run", "--unstable-no-legacy-abort", "-A", MAIN];
+
+/**
+ * A request body that yields `total` bytes in `chunkSize` chunks, one per
+ * read (nothing is produced ahead of the reader), and records how much was
+ * read and whether the reader cancelled it.
+ */
+function uploadSource(total: number, chunkSize: number) {
+  const chunk = new Uint8Array(chunkSize).fill(0x20); // JSON whitespace
+  const state = { produced: 0, cancelled: false };
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state.produced >= total) return controller.close();
+      state.produced += chunkSize;
+      controller.enqueue(chunk);
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+  return { stream, state };
+}
+
+/** Counts the pool's checkouts from now on. */
+function countCheckouts(pool: QueuePool<DatabaseSync>): () => number {
+  let checkouts = 0;
+  pool.on("checkout", () => void checkouts++);
+  return () => checkouts;
+}
 
 /** Whether the SQLite file at `path` has the notes table. */
 function sqliteHasTable(path: string): boolean {
@@ -94,6 +130,102 @@ Deno.test({
     // Opening it again had to create the table: the run left none behind.
     assert.match(db.table, /created for this run/);
   },
+});
+
+Deno.test("notesHandler() answers 413 to a chunked body over the cap and stops reading it", async () => {
+  await using db = await openNotesDatabase({ poolSize: 1 });
+  const checkouts = countCheckouts(db.pool as QueuePool<DatabaseSync>);
+  const chunkSize = 1024;
+  const { stream, state } = uploadSource(16 * 1024 * 1024, chunkSize);
+  const response = await notesHandler(db.pool)(
+    new Request("http://demo.test/notes", { method: "POST", body: stream }),
+  );
+  assert.equal(response.status, 413);
+  assert.match((await response.json()).error, /too large/);
+  assert.equal(state.cancelled, true);
+  assert.ok(
+    state.produced <= MAX_BODY_BYTES + chunkSize,
+    `read ${state.produced} bytes of a body capped at ${MAX_BODY_BYTES}`,
+  );
+  assert.equal(checkouts(), 0);
+});
+
+Deno.test("notesHandler() answers 413 to a declared Content-Length over the cap without reading the body", async () => {
+  await using db = await openNotesDatabase({ poolSize: 1 });
+  const { stream, state } = uploadSource(MAX_BODY_BYTES + 1, 1024);
+  const response = await notesHandler(db.pool)(
+    new Request("http://demo.test/notes", {
+      method: "POST",
+      body: stream,
+      headers: { "content-length": String(MAX_BODY_BYTES + 1) },
+    }),
+  );
+  assert.equal(response.status, 413);
+  await response.body?.cancel();
+  assert.equal(state.produced, 0);
+  assert.equal(state.cancelled, true);
+});
+
+Deno.test("notesHandler() behind Deno.serve answers 413 to a large chunked upload without taking it in", async () => {
+  await using db = await openNotesDatabase({ poolSize: 1 });
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    notesHandler(db.pool),
+  );
+  const total = 64 * 1024 * 1024;
+  const { stream, state } = uploadSource(total, 64 * 1024);
+  const response = await fetch(`http://127.0.0.1:${server.addr.port}/notes`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: stream, // no length: sent chunked
+  });
+  assert.equal(response.status, 413);
+  await response.body?.cancel();
+  // What the client could push before the answer (socket buffers), not
+  // the whole upload.
+  assert.ok(state.produced < total / 4, `uploaded ${state.produced} bytes`);
+});
+
+Deno.test("notesHandler() reads a body that arrives in many chunks", async () => {
+  await using db = await openNotesDatabase({ poolSize: 1 });
+  const text = JSON.stringify({ body: "é".repeat(1000) });
+  const bytes = new TextEncoder().encode(text);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      // 7-byte pieces: some split the two bytes of an "é".
+      for (let i = 0; i < bytes.length; i += 7) {
+        controller.enqueue(bytes.slice(i, i + 7));
+      }
+      controller.close();
+    },
+  });
+  const response = await notesHandler(db.pool)(
+    new Request("http://demo.test/notes", { method: "POST", body }),
+  );
+  assert.equal(response.status, 201);
+  assert.equal((await response.json()).body, "é".repeat(1000));
+});
+
+Deno.test("notesHandler() answers 405 with an Allow header to a wrong method on a known path", async () => {
+  await using db = await openNotesDatabase({ poolSize: 1 });
+  const handle = notesHandler(db.pool);
+  const cases: [string, string, string][] = [
+    ["DELETE", "/notes", "GET, POST"],
+    ["PUT", "/notes/1", "GET"],
+    ["POST", "/status", "GET"],
+    ["POST", "/", "GET"],
+  ];
+  for (const [method, path, allow] of cases) {
+    const response = await handle(
+      new Request(`http://demo.test${path}`, { method }),
+    );
+    assert.equal(response.status, 405, `${method} ${path}`);
+    assert.equal(response.headers.get("allow"), allow, `${method} ${path}`);
+    await response.body?.cancel();
+  }
+  const unknown = await handle(new Request("http://demo.test/nothing"));
+  assert.equal(unknown.status, 404);
+  await unknown.body?.cancel();
 });
 
 Deno.test("parseCommandLine() skips a leading -- as deno task passes it on", () => {
