@@ -2,7 +2,7 @@
  * A bare reference pool for the checkout benchmarks: the practical floor a
  * real pool can approach, not a product. Internal to `bench/`.
  *
- * Design (see `reference/peers.md` §3.3):
+ * Design (the one fast asynchronous pools converge on):
  * - idle resources in an array used as a stack (`push`/`pop`);
  * - waiters in a doubly linked list whose node is the waiter itself, so a
  *   waiter can be unlinked in O(1);

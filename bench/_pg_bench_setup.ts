@@ -179,7 +179,7 @@ function missingPermissions(): string | null {
   if (missing.length === 0) return null;
   return `starting a throwaway PostgreSQL cluster needs ${
     missing.map((name) => `--allow-${name}`).join(" ")
-  } (or set DATABASE_URL); run: deno bench --allow-all bench/postgres_bench.ts`;
+  } (or set DATABASE_URL); run: deno bench --lock=bench/deno.lock --allow-all bench/postgres_bench.ts`;
 }
 
 /**

@@ -13,7 +13,8 @@
  * a throwaway cluster, the server's CPU time per query (the pool's backends,
  * from `/proc/<pid>/stat`; 10 ms ticks, so summed over all rounds).
  *
- * Run: `deno run --allow-all bench/_pg_interleaved.ts [rounds]` (default 20).
+ * Run: `deno run --lock=bench/deno.lock --allow-all bench/_pg_interleaved.ts [rounds]`
+ * (default 20).
  *
  * @module
  */

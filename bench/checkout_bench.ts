@@ -2,8 +2,9 @@
  * Checkout benchmarks: `AsyncAdaptedQueuePool` against peer pools from npm
  * and a bare linked-list pool (the practical floor, `_bare_pool.ts`).
  *
- * Workload (`reference/peers.md` §3.2, §4.2): a pool of 16 stub resources
- * (plain objects) and W concurrent workers, each looping
+ * Workload: the usual grid of pool benchmarks (HikariCP's, deadpool's), on
+ * stub resources so that only the pool's own work is measured: a pool of 16
+ * plain objects and W concurrent workers, each looping
  * acquire → one microtask (`await null`) → release. Every bench iteration
  * performs {@linkcode CYCLES} cycles in all, split evenly across the
  * workers, so cycles/s = CYCLES / (time per iteration). Groups: W = 16
@@ -19,7 +20,9 @@
  * pool's ratio is about 5×. The queue pool rejects in batches (see
  * `src/_waiters.ts`) and measures about 4×.
  *
- * Run: `deno bench --allow-env --allow-read --allow-net --allow-sys bench/checkout_bench.ts`
+ * Run: `deno bench --lock=bench/deno.lock --allow-env --allow-read --allow-net --allow-sys bench/checkout_bench.ts`
+ * (the peers are full `npm:` specifiers locked in `bench/deno.lock`, so that
+ * the library and the demo never resolve them).
  * Add `--v8-flags=--expose-gc` for steadier storm rows (a full GC runs
  * before each measured storm).
  *
@@ -27,9 +30,9 @@
  */
 
 import { EventEmitter } from "node:events";
-import { createPool as createGenericPool } from "generic-pool";
-import PgPoolModule from "pg-pool";
-import { Pool as TarnPool } from "tarn";
+import { createPool as createGenericPool } from "npm:generic-pool@^3.9.0";
+import PgPoolModule from "npm:pg-pool@^3.10.0";
+import { Pool as TarnPool } from "npm:tarn@^3.0.2";
 import { QueuePool } from "../mod.ts";
 import { BarePool } from "./_bare_pool.ts";
 

@@ -3,7 +3,7 @@
  * adapter (the baseline) against `pg.Pool` and postgres.js's own pool, on a
  * real server.
  *
- * Workload (issue 3 §4, `reference/peers.md` §4.2): every pool holds
+ * Workload: every pool holds
  * {@linkcode CONNECTIONS} connections, and W concurrent workers loop
  * checkout → `SELECT 1` → return until {@linkcode QUERIES} queries have
  * completed in all (a shared countdown, so the total is exact for any W).
@@ -37,9 +37,9 @@
  * interleaves the same workload round by round and reports the CPU time per
  * query of the client and of the server: use it to cross-check a ratio.
  *
- * Run: `deno bench --allow-all bench/postgres_bench.ts` (the cluster needs
- * `--allow-run` and `--allow-write`; with `DATABASE_URL`, `--allow-net
- * --allow-env` suffice)
+ * Run: `deno bench --lock=bench/deno.lock --allow-all bench/postgres_bench.ts`
+ * (the cluster needs `--allow-run` and `--allow-write`; with `DATABASE_URL`,
+ * `--allow-net --allow-env` suffice)
  *
  * @module
  */
