@@ -60,6 +60,18 @@ import pg from "npm:pg@^8";
 import type * as pgTypes from "npm:pg@^8";
 import type { Dialect } from "./dialect.ts";
 import { isPostgresDisconnectError } from "./_postgres_errors.ts";
+import {
+  awaitingReadyForQuery,
+  endClient,
+  hasQueryOutstanding,
+  isDead,
+  track,
+  transactionStatus,
+} from "./_pg_client_state.ts";
+import {
+  checkCreatorOptions,
+  withConnectTimeout,
+} from "./_pg_connect_timeout.ts";
 
 export type { Dialect } from "./dialect.ts";
 
@@ -98,200 +110,6 @@ export type PgClientConfig = pgTypes.ClientConfig;
 
 /** How long {@linkcode PgDialect.close} waits for a graceful end. */
 const CLOSE_GRACE_MS = 5_000;
-
-/** The transaction status byte of ReadyForQuery. */
-type TransactionStatus = "I" | "T" | "E";
-
-/** What the adapter remembers about one client. */
-interface ClientState {
-  /**
-   * The first `error` event or session-ending server error, if any: the
-   * client is then unusable.
-   */
-  error: unknown;
-  /** Whether an `error` event or a session-ending server error was seen. */
-  failed: boolean;
-  /** The last ReadyForQuery status seen by our own listener. */
-  status: TransactionStatus | null;
-}
-
-/**
- * node-postgres internals read defensively (pg 8.x `lib/client.js`); every
- * one may be missing, in which case it is ignored.
- */
-interface ClientInternals {
-  _ending?: unknown;
-  _ended?: unknown;
-  _queryable?: unknown;
-  /** The query sent and not yet answered (pg 8 releases with the getter). */
-  _activeQuery?: unknown;
-  /** Queries waiting to be sent (pg 8 releases with the getter). */
-  _queryQueue?: unknown;
-  /** Pipeline mode: queries sent behind the active one. */
-  _sentQueryQueue?: unknown;
-  /** Older pg 8 releases: a plain property (later a deprecated getter). */
-  activeQuery?: unknown;
-  /** Older pg 8 releases: a plain property (later a deprecated getter). */
-  queryQueue?: unknown;
-  /** `false` from sending a query until its ReadyForQuery arrives. */
-  readyForQuery?: unknown;
-  connection?: unknown;
-  getTransactionStatus?: unknown;
-}
-
-const STATES = new WeakMap<PgClient, ClientState>();
-
-function asStatus(value: unknown): TransactionStatus | null {
-  return value === "I" || value === "T" || value === "E" ? value : null;
-}
-
-/**
- * Installs the adapter's listeners on `client` once: an `error` listener
- * (remembers the error; keeps an idle client's failure from crashing the
- * process), and on the protocol connection a `readyForQuery` listener (the
- * transaction status, for pg versions without `getTransactionStatus()`)
- * and an `errorMessage` listener (a session-ending server error).
- */
-function track(client: PgClient): ClientState {
-  let state = STATES.get(client);
-  if (state !== undefined) return state;
-  const created: ClientState = {
-    error: undefined,
-    failed: false,
-    status: null,
-  };
-  state = created;
-  STATES.set(client, state);
-  client.on("error", (error: Error) => {
-    if (!created.failed) {
-      created.failed = true;
-      created.error = error;
-    }
-  });
-  const connection: unknown = Reflect.get(client, "connection");
-  if (
-    connection !== null && typeof connection === "object" &&
-    typeof Reflect.get(connection, "on") === "function"
-  ) {
-    (connection as pgTypes.Connection).on(
-      "readyForQuery",
-      (message: unknown) => {
-        if (message !== null && typeof message === "object") {
-          created.status = asStatus(Reflect.get(message, "status"));
-        }
-      },
-    );
-    // A FATAL error ends the session even when node-postgres hands it to
-    // the running query instead of emitting `error` (a backend terminated
-    // mid-query): remember it before that query's promise settles.
-    (connection as pgTypes.Connection).on(
-      "errorMessage",
-      (message: unknown) => {
-        if (!created.failed && isPostgresDisconnectError(message)) {
-          created.failed = true;
-          created.error = message;
-        }
-      },
-    );
-  }
-  return state;
-}
-
-/**
- * Whether the client is known to be unusable, without a round trip: an
- * `error` event was seen, node-postgres marked it not queryable, it was
- * ended (or is ending), or its socket is destroyed.
- */
-function isDead(client: PgClient): boolean {
-  if (STATES.get(client)?.failed === true) return true;
-  const internals = client as unknown as ClientInternals;
-  if (
-    internals._queryable === false || internals._ended === true ||
-    internals._ending === true
-  ) {
-    return true;
-  }
-  const connection = internals.connection;
-  if (connection === null || typeof connection !== "object") return false;
-  const stream: unknown = Reflect.get(connection, "stream");
-  return stream !== null && typeof stream === "object" &&
-    Reflect.get(stream, "destroyed") === true;
-}
-
-/** Reads an own property only: never a prototype getter that warns. */
-function own(internals: ClientInternals, key: keyof ClientInternals): unknown {
-  return Object.hasOwn(internals, key) ? internals[key] : undefined;
-}
-
-/** The length of an array, `0` for anything else. */
-function lengthOf(queue: unknown): number {
-  return Array.isArray(queue) ? queue.length : 0;
-}
-
-/**
- * Whether node-postgres has a query sent and not yet answered, or queued
- * to be sent. Recent pg 8 releases keep these in `_activeQuery`,
- * `_queryQueue` and `_sentQueryQueue` (with `activeQuery` and `queryQueue`
- * as deprecated getters that print a warning, so they are never read);
- * older ones in the plain properties `activeQuery` and `queryQueue`.
- */
-function hasQueryOutstanding(client: PgClient): boolean {
-  const internals = client as unknown as ClientInternals;
-  const active = Object.hasOwn(internals, "_activeQuery")
-    ? internals._activeQuery
-    : own(internals, "activeQuery");
-  if (active !== null && active !== undefined) return true;
-  const queue = Object.hasOwn(internals, "_queryQueue")
-    ? internals._queryQueue
-    : own(internals, "queryQueue");
-  return lengthOf(queue) > 0 || lengthOf(own(internals, "_sentQueryQueue")) > 0;
-}
-
-function transactionStatus(client: PgClient): TransactionStatus | null {
-  const internals = client as unknown as ClientInternals;
-  if (typeof internals.getTransactionStatus === "function") {
-    const status = asStatus(internals.getTransactionStatus.call(client));
-    if (status !== null) return status;
-  }
-  return track(client).status;
-}
-
-/** Ends the client: gracefully within `graceMs`, then by destroying the socket. */
-async function endClient(client: PgClient, graceMs: number): Promise<void> {
-  track(client); // errors during the shutdown must not crash the process
-  const ended = client.end();
-  const destroy = (): void => {
-    const connection: unknown = Reflect.get(client, "connection");
-    const stream: unknown =
-      connection !== null && typeof connection === "object"
-        ? Reflect.get(connection, "stream")
-        : null;
-    if (stream !== null && typeof stream === "object") {
-      const fn: unknown = Reflect.get(stream, "destroy");
-      if (typeof fn === "function") fn.call(stream);
-    }
-  };
-  if (graceMs <= 0) {
-    destroy();
-    await ended;
-    return;
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      ended,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          destroy();
-          resolve();
-        }, graceMs);
-      }),
-    ]);
-    await ended;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * The {@linkcode Dialect} for node-postgres clients (`npm:pg` `Client`).
@@ -488,10 +306,7 @@ export class PgDialect implements Dialect<PgClient> {
    */
   inTransaction(client: PgClient): boolean | undefined {
     if (isDead(client)) return undefined;
-    // node-postgres clears `readyForQuery` when it sends a query and sets it
-    // again when the ReadyForQuery message arrives.
-    const internals = client as unknown as ClientInternals;
-    if (own(internals, "readyForQuery") === false) return undefined;
+    if (awaitingReadyForQuery(client)) return undefined;
     const status = transactionStatus(client);
     return status === null ? undefined : status !== "I";
   }
@@ -548,103 +363,8 @@ export interface PgCreatorOptions {
   connectTimeoutMs?: number | null;
 }
 
-/** node-postgres's connect timeout when nothing else sets one. */
-const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
-
-const CREATOR_ACTION = "Cannot create pg creator";
-
 /** The error node-postgres destroys the socket with when connecting times out. */
 const TIMEOUT_MESSAGE = "timeout expired";
-
-/** Checks {@linkcode PgCreatorOptions}; returns the timeout (`null`: none). */
-function checkCreatorOptions(options: unknown): number | null {
-  if (options === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
-  if (
-    options === null || typeof options !== "object" || Array.isArray(options)
-  ) {
-    throw new TypeError(
-      `${CREATOR_ACTION}: options must be an object, received ${
-        options === null
-          ? "null"
-          : Array.isArray(options)
-          ? "an array"
-          : typeof options
-      }`,
-    );
-  }
-  for (const [key, value] of Object.entries(options)) {
-    if (key !== "connectTimeoutMs" && value !== undefined) {
-      throw new TypeError(`${CREATOR_ACTION}: unknown option "${key}"`);
-    }
-  }
-  const value: unknown = Reflect.get(options, "connectTimeoutMs");
-  if (value === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
-  if (value === null) return null;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `${CREATOR_ACTION}: "connectTimeoutMs" must be a number or null, received ${
-        typeof value === "string" ? `"${value}"` : typeof value
-      }`,
-    );
-  }
-  if (!Number.isFinite(value) || value < 0) {
-    throw new RangeError(
-      `${CREATOR_ACTION}: "connectTimeoutMs" must be a finite number >= 0, received ${value}`,
-    );
-  }
-  return value;
-}
-
-/**
- * The libpq `connect_timeout` parameter of a connection string, in ms:
- * `undefined` when absent, `0` (no limit) when zero or negative, and at
- * least 2 s, as libpq reads it. node-postgres parses the parameter but
- * does not use it.
- */
-function connectTimeoutOfString(text: string): number | undefined {
-  if (text.startsWith("/") || !text.includes("connect_timeout")) {
-    return undefined;
-  }
-  let url: URL;
-  try {
-    url = new URL(text, "postgres://base");
-  } catch {
-    return undefined; // node-postgres reports the malformed string itself
-  }
-  const value = url.searchParams.getAll("connect_timeout").at(-1);
-  if (value === undefined) return undefined;
-  if (!/^\s*[+-]?\d+\s*$/.test(value)) {
-    throw new TypeError(
-      `${CREATOR_ACTION}: "connect_timeout" in the connection string must be an integer number of seconds, received "${value}"`,
-    );
-  }
-  const seconds = Number.parseInt(value, 10);
-  return seconds <= 0 ? 0 : Math.max(seconds, 2) * 1_000;
-}
-
-/**
- * The client configuration with a connect timeout: the user's
- * `connectionTimeoutMillis` if set, else the connection string's
- * `connect_timeout`, else `fallbackMs` (`null`: none).
- */
-function withConnectTimeout(
-  config: string | PgClientConfig | undefined,
-  fallbackMs: number | null,
-): string | PgClientConfig | undefined {
-  if (config === undefined || config === null) {
-    config = {};
-  } else if (typeof config === "string") {
-    config = { connectionString: config };
-  } else if (config.connectionTimeoutMillis !== undefined) {
-    return config;
-  }
-  const fromString = typeof config.connectionString === "string"
-    ? connectTimeoutOfString(config.connectionString)
-    : undefined;
-  const timeoutMs = fromString ??
-    (fallbackMs === null ? 0 : Math.max(1, Math.ceil(fallbackMs)));
-  return { ...config, connectionTimeoutMillis: timeoutMs };
-}
 
 /**
  * Returns a creator that connects a new node-postgres `Client` with

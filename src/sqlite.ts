@@ -50,6 +50,8 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Dialect } from "./dialect.ts";
 
+export type { Dialect } from "./dialect.ts";
+
 /**
  * The shape of a SQLite connection that {@linkcode SqliteDialect} accepts.
  *
