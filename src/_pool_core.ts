@@ -17,7 +17,8 @@ import {
   InvalidatePoolError,
   InvalidRequestError,
 } from "./errors.ts";
-import type { InstanceListeners, ListenerRecord } from "./_listeners.ts";
+import type { InstanceListeners } from "./_listeners.ts";
+import { LeakGuard } from "./_leak_guard.ts";
 import { errorText, type PoolLog, reasonSuffix } from "./_log.ts";
 import { PoolEntry } from "./_pool_entry.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
@@ -78,20 +79,6 @@ const ALREADY_RESET: PoolResetState = Object.freeze({
   asyncioSafe: true,
 });
 
-/** Number of arguments each event's listeners receive. */
-const ARITY: Readonly<Record<PoolEventName, 1 | 2 | 3>> = Object.freeze({
-  firstConnect: 2,
-  connect: 2,
-  checkout: 3,
-  checkin: 2,
-  reset: 3,
-  invalidate: 3,
-  softInvalidate: 3,
-  close: 2,
-  detach: 2,
-  closeDetached: 1,
-});
-
 /** Reconnects allowed by one checkout's validation loop (SQLAlchemy's count). */
 const RECONNECTS = 2;
 
@@ -99,12 +86,6 @@ const RECONNECTS = 2;
 const CLOCK_STEP = 0.001;
 
 const NONE: unique symbol = Symbol("none");
-
-/** Held value of the sentinel whose collection triggers a sweep. */
-const SWEEP: unique symbol = Symbol("sweep");
-
-/** Most proxies kept between two sweeps. */
-const SWEEP_AFTER = 1024;
 
 function isPromise(value: unknown): value is Promise<unknown> {
   return value instanceof Promise;
@@ -150,12 +131,11 @@ export class PoolCore<C> {
   #firstConnectDone = false;
   #firstRunDone = false;
   #firstRun: Promise<void> | null = null;
-  #finalizer: FinalizationRegistry<PoolEntry<C> | typeof SWEEP> | null = null;
-  /** Proxies delivered since the last sweep (strong references; see {@linkcode PoolCore.sweep}). */
-  readonly #recent: (ProxiedConnection<C> | undefined)[] = [];
-  #recentCount = 0;
-  /** Proxies registered with the finalizer and not yet unregistered. */
-  #registered = 0;
+  readonly #leaks: LeakGuard<ProxiedConnection<C>, PoolEntry<C>> =
+    new LeakGuard(
+      (proxy) => proxy.isDetached ? null : proxyInternals.entry(proxy),
+      (entry) => this.#collected(entry),
+    );
 
   constructor(
     config: CoreConfig<C>,
@@ -193,44 +173,17 @@ export class PoolCore<C> {
 
   /** Whether any listener (class-level or instance) exists for `event`. */
   has(event: PoolEventName): boolean {
-    return this.listeners.compiled[event].length > 0;
+    return this.listeners.has(event);
   }
 
-  /**
-   * Calls the listeners of `event` in order, awaiting only real promises.
-   * Returns `undefined` when everything ran synchronously.
-   */
+  /** Calls the listeners of `event` in order (see {@linkcode InstanceListeners.fire}). */
   fire(
     event: PoolEventName,
     a?: unknown,
     b?: unknown,
     c?: unknown,
   ): void | Promise<void> {
-    const list = this.listeners.compiled[event];
-    if (list.length === 0) return;
-    return this.#run(list, 0, ARITY[event], a, b, c);
-  }
-
-  #run(
-    list: readonly ListenerRecord[],
-    start: number,
-    arity: 1 | 2 | 3,
-    a: unknown,
-    b: unknown,
-    c: unknown,
-  ): void | Promise<void> {
-    for (let i = start; i < list.length; i++) {
-      const record = list[i]!;
-      if (record.once && !this.listeners.consumeOnce(record)) continue;
-      const result: unknown = arity === 1
-        ? record.fn(a)
-        : arity === 2
-        ? record.fn(a, b)
-        : record.fn(a, b, c);
-      if (isPromise(result)) {
-        return result.then(() => this.#run(list, i + 1, arity, a, b, c));
-      }
-    }
+    return this.listeners.fire(event, a, b, c);
   }
 
   // ------------------------------------------------------------ connecting
@@ -1100,48 +1053,12 @@ export class PoolCore<C> {
 
   // ------------------------------------------------------ garbage collection
 
-  /**
-   * Garbage-collection safety net (D8) without a registration per checkout:
-   * each delivered proxy is kept in a bounded list, and one throwaway
-   * sentinel object is registered when the list starts filling. At the next
-   * garbage collection the sentinel's callback runs {@linkcode PoolCore.sweep},
-   * which registers the proxies still checked out and drops the list's
-   * references; a leaked proxy is then collected (and reported) by a later
-   * collection. Proxies returned before the sweep, nearly all of them, are
-   * never registered.
-   */
   #track(proxy: ProxiedConnection<C>): void {
-    if (this.#recentCount === 0) this.#registry().register({}, SWEEP);
-    this.#recent[this.#recentCount++] = proxy;
-    if (this.#recentCount === SWEEP_AFTER) this.sweep();
+    this.#leaks.track(proxy);
   }
 
   #untrack(proxy: ProxiedConnection<C>): void {
-    if (this.#registered > 0 && this.#finalizer!.unregister(proxy)) {
-      this.#registered--;
-    }
-  }
-
-  /** Registers the recent proxies still checked out, and forgets the list. */
-  sweep(): void {
-    const recent = this.#recent;
-    const count = this.#recentCount;
-    this.#recentCount = 0;
-    for (let i = 0; i < count; i++) {
-      const proxy = recent[i]!;
-      recent[i] = undefined;
-      if (!proxy.isDetached) {
-        this.#registry().register(proxy, proxyInternals.entry(proxy), proxy);
-        this.#registered++;
-      }
-    }
-  }
-
-  #registry(): FinalizationRegistry<PoolEntry<C> | typeof SWEEP> {
-    return this.#finalizer ??= new FinalizationRegistry((held) => {
-      if (held === SWEEP) this.sweep();
-      else this.#collected(held);
-    });
+    this.#leaks.untrack(proxy);
   }
 
   /**
