@@ -1,18 +1,17 @@
 /**
- * The internal engine shared by every pool class: connecting entries,
- * checkout (freshness check, pre-ping, the `DisconnectionError` retry loop,
- * the failure path), return (reset, `checkin`), invalidation, detach, events
- * and logging. The pool classes differ only in their {@linkcode Policy}:
+ * The internal engine shared by every pool class: checkout (the entry's
+ * preparation, pre-ping, the `DisconnectionError` retry loop, the failure
+ * path), return (reset, `checkin`), detach and logging. Each entry owns its
+ * connection's lifecycle (`_pool_entry.ts`). The pool classes differ only in their {@linkcode Policy}:
  * where entries come from and where they go back to.
  *
  * @module
  */
 
+import type { Creator } from "./connection.ts";
 import type { Dialect } from "./dialect.ts";
 import type { PoolEventName, PoolResetState } from "./events.ts";
-import type { Creator } from "./pool.ts";
 import {
-  ConnectTimeoutError,
   DisconnectionError,
   InvalidatePoolError,
   InvalidRequestError,
@@ -20,7 +19,9 @@ import {
 import type { InstanceListeners } from "./_listeners.ts";
 import { LeakGuard } from "./_leak_guard.ts";
 import { errorText, type PoolLog, reasonSuffix } from "./_log.ts";
+import { PoolContext } from "./_pool_context.ts";
 import { PoolEntry } from "./_pool_entry.ts";
+import { ignore, isPromise, RESOLVED } from "./_promises.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 
 /** Where a pool class's entries come from and go back to. */
@@ -61,8 +62,6 @@ export interface CoreConfig<C> {
   readonly validationTimeoutMs: number | null;
 }
 
-const RESOLVED: Promise<void> = Promise.resolve();
-
 const NORMAL_RESET: PoolResetState = Object.freeze({
   transactionWasReset: false,
   terminateOnly: false,
@@ -82,55 +81,26 @@ const ALREADY_RESET: PoolResetState = Object.freeze({
 /** Reconnects allowed by one checkout's validation loop (SQLAlchemy's count). */
 const RECONNECTS = 2;
 
-/** Step added to a clock reading that did not move (D9). */
-const CLOCK_STEP = 0.001;
-
 const NONE: unique symbol = Symbol("none");
-
-function isPromise(value: unknown): value is Promise<unknown> {
-  return value instanceof Promise;
-}
-
-/** Whether `value` has a `then` method (a native promise or another thenable). */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") &&
-    value !== null && typeof (value as { then?: unknown }).then === "function";
-}
-
-function ignore(): void {}
 
 /** The engine behind one pool instance. */
 export class PoolCore<C> {
-  readonly creator: Creator<C>;
   readonly dialect: Dialect<C>;
   readonly log: PoolLog;
   readonly listeners: InstanceListeners;
+  /** What every entry of this pool shares. */
+  readonly context: PoolContext<C>;
   readonly resetOnReturn: "rollback" | "commit" | null;
-  readonly recycleMs: number;
   readonly prePing: boolean;
   readonly clock: () => number;
   /** `true` with the real clock: waits may then stamp deadlines lazily. */
   readonly clockIsDefault: boolean;
-  /** Most milliseconds one creator call may take, or `null`. */
-  readonly connectTimeoutMs: number | null;
   /** Most milliseconds a pre-ping or a reset on return may take, or `null`. */
   readonly validationTimeoutMs: number | null;
   /** Set right after construction by the pool class. */
   policy!: Policy<C>;
-  /** Pool-wide invalidation time: entries that started before it are replaced. */
-  invalidateTime = -Infinity;
   /** Dispose generation: entries made before the last `dispose()` are closed on return. */
   generation = 0;
-  /**
-   * `false` until a connection can be stale (recycling is on, or a pool-wide
-   * or soft invalidation happened): lets checkouts skip the freshness check.
-   */
-  #mayBeStale: boolean;
-  #lastReading = -Infinity;
-  #connectionIds = 0;
-  #firstConnectDone = false;
-  #firstRunDone = false;
-  #firstRun: Promise<void> | null = null;
   readonly #leaks: LeakGuard<ProxiedConnection<C>, PoolEntry<C>> =
     new LeakGuard(
       (proxy) => proxy.isDetached ? null : proxyInternals.entry(proxy),
@@ -142,31 +112,28 @@ export class PoolCore<C> {
     log: PoolLog,
     listeners: InstanceListeners,
   ) {
-    this.creator = config.creator;
     this.dialect = config.dialect;
     this.resetOnReturn = config.resetOnReturn;
-    this.recycleMs = config.recycleMs ?? Infinity;
-    this.#mayBeStale = this.recycleMs !== Infinity;
     this.prePing = config.prePing;
     this.clock = config.clock;
     this.clockIsDefault = config.clockIsDefault;
-    this.connectTimeoutMs = config.connectTimeoutMs;
     this.validationTimeoutMs = config.validationTimeoutMs;
     this.log = log;
     this.listeners = listeners;
-  }
-
-  /** A strictly increasing clock reading, for timestamps compared with `>` (D9). */
-  now(): number {
-    let reading = this.clock();
-    if (reading <= this.#lastReading) reading = this.#lastReading + CLOCK_STEP;
-    this.#lastReading = reading;
-    return reading;
+    this.context = new PoolContext({
+      creator: config.creator,
+      dialect: config.dialect,
+      log,
+      events: listeners,
+      clock: config.clock,
+      recycleMs: config.recycleMs,
+      connectTimeoutMs: config.connectTimeoutMs,
+    });
   }
 
   /** A new, unconnected entry of the current generation. */
   newEntry(): PoolEntry<C> {
-    return new PoolEntry(this, this.generation);
+    return new PoolEntry(this.context, this.generation);
   }
 
   // ---------------------------------------------------------------- events
@@ -186,113 +153,7 @@ export class PoolCore<C> {
     return this.listeners.fire(event, a, b, c);
   }
 
-  // ------------------------------------------------------------ connecting
-
-  /** Connects an entry that has no connection (§4.2). */
-  connectEntry(entry: PoolEntry<C>): Promise<void> {
-    const pending = this.#connect(entry).finally(() => {
-      entry.connecting = null;
-    });
-    entry.connecting = pending;
-    return pending;
-  }
-
-  async #connect(entry: PoolEntry<C>): Promise<void> {
-    entry.forget();
-    entry.startTime = this.now();
-    let connection: C;
-    try {
-      const made = this.#create(entry);
-      connection = isPromise(made) ? await made : made;
-    } catch (error) {
-      this.log.debug(`Error on connect(): ${errorText(error)}`, { error });
-      throw error;
-    }
-    entry.attach(connection, ++this.#connectionIds);
-    this.log.debug(`Created new connection ${entry.label}`, { connection });
-    try {
-      if (this.#firstRunDone) {
-        const fired = this.fire("connect", connection, entry);
-        if (fired) await fired;
-      } else {
-        await this.#firstConnectRun(connection, entry);
-      }
-    } catch (error) {
-      // F1: the new connection is never stranded.
-      await this.#invalidateQuietly(entry, error);
-      throw error;
-    }
-  }
-
-  /**
-   * Calls the creator: a connection, or a promise of one bounded by
-   * `connectTimeoutMs`. A thenable that is not a native promise is adopted;
-   * a result that is not an object or a function is a `TypeError`.
-   */
-  #create(entry: PoolEntry<C>): C | Promise<C> {
-    const made: unknown = this.creator(entry);
-    if (!isThenable(made)) return this.#checkCreated(made);
-    const pending = Promise.resolve(made);
-    const timeoutMs = this.connectTimeoutMs;
-    if (timeoutMs === null) return pending.then((c) => this.#checkCreated(c));
-    return new Promise<C>((resolve, reject) => {
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        reject(
-          new ConnectTimeoutError(
-            `${this.log.className}: creating a connection took longer than connectTimeoutMs (${timeoutMs} ms)`,
-            { timeoutMs },
-          ),
-        );
-        pending.then((late) => this.#closeLate(late), ignore);
-      }, timeoutMs);
-      pending.then(
-        (created) => {
-          if (timedOut) return;
-          clearTimeout(timer);
-          try {
-            resolve(this.#checkCreated(created));
-          } catch (error) {
-            reject(error);
-          }
-        },
-        (error: unknown) => {
-          if (timedOut) return;
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
-  }
-
-  /** The creator's result, if it can be a connection; `TypeError` otherwise. */
-  #checkCreated(made: unknown): C {
-    if (
-      (typeof made === "object" && made !== null) || typeof made === "function"
-    ) {
-      return made as C;
-    }
-    throw new TypeError(
-      `Cannot connect: the creator must return a connection object or a promise of one, received ${
-        made === null ? "null" : typeof made
-      }`,
-    );
-  }
-
-  /** A connection that arrived after its creation timed out: closed, never handed out. */
-  #closeLate(late: unknown): void {
-    let connection: C;
-    try {
-      connection = this.#checkCreated(late);
-    } catch {
-      return;
-    }
-    this.log.warn(
-      `A connection arrived after connectTimeoutMs (${this.connectTimeoutMs} ms) had run out; closing it`,
-    );
-    void this.closeDriver(connection, "<late>", true);
-  }
+  // ------------------------------------------------------------ validation
 
   /**
    * Bounds a pre-ping or a reset by `validationTimeoutMs`: past it the
@@ -325,216 +186,12 @@ export class PoolCore<C> {
     });
   }
 
-  /**
-   * `firstConnect` (once per pool) and `connect`, serialised until one run
-   * has completed successfully (§4.2 steps 4-5).
-   */
-  async #firstConnectRun(connection: C, entry: PoolEntry<C>): Promise<void> {
-    while (this.#firstRun !== null) {
-      try {
-        await this.#firstRun;
-      } catch {
-        // That run's own caller gets its error.
-      }
-    }
-    if (this.#firstRunDone) {
-      const fired = this.fire("connect", connection, entry);
-      if (fired) await fired;
-      return;
-    }
-    const run = (async () => {
-      if (!this.#firstConnectDone) {
-        const first = this.fire("firstConnect", connection, entry);
-        if (first) await first;
-        this.#firstConnectDone = true;
-      }
-      const fired = this.fire("connect", connection, entry);
-      if (fired) await fired;
-      this.#firstRunDone = true;
-    })();
-    this.#firstRun = run;
-    try {
-      await run;
-    } finally {
-      this.#firstRun = null;
-    }
-  }
-
-  /** Reason an existing connection must be replaced at checkout, or `null` (§4.3). */
-  staleReason(entry: PoolEntry<C>): string | null {
-    if (
-      this.recycleMs !== Infinity &&
-      this.clock() - entry.startTime > this.recycleMs
-    ) {
-      return "exceeded timeout";
-    }
-    if (this.invalidateTime > entry.startTime) {
-      return "invalidated due to pool invalidation";
-    }
-    if (entry.softTime > entry.startTime) {
-      return "invalidated due to local soft invalidation";
-    }
-    return null;
-  }
-
-  /** Makes sure the entry has a usable connection: connect or replace (§4.3). */
-  ensureFresh(entry: PoolEntry<C>): void | Promise<void> {
-    if (entry.connecting !== null) return entry.connecting;
-    const connection = entry.dbapiConnection;
-    if (connection === null) {
-      entry.clearInfo();
-      return this.connectEntry(entry);
-    }
-    if (this.dialect.isClosed?.(connection) === true) {
-      return this.#replaceClosed(entry);
-    }
-    const reason = this.staleReason(entry);
-    if (reason === null) return;
-    return this.#replace(entry, reason);
-  }
-
-  /**
-   * Replaces a connection whose session the driver has seen end: a hard
-   * invalidation of this entry alone (the rest of the pool is untouched),
-   * then a new connection on it.
-   */
-  async #replaceClosed(entry: PoolEntry<C>): Promise<void> {
-    const error = new DisconnectionError(
-      `Connection ${entry.label} was closed by the server or the network`,
-    );
-    this.log.info(
-      `Connection ${entry.label} was closed by the server or the network; replacing it`,
-    );
-    await this.invalidateEntry(entry, error, false);
-    entry.clearInfo();
-    await this.connectEntry(entry);
-  }
-
-  async #replace(entry: PoolEntry<C>, reason: string): Promise<void> {
-    this.log.info(`Connection ${entry.label} ${reason}; recycling`);
-    await this.closeConnection(entry, true);
-    entry.clearInfo();
-    await this.connectEntry(entry);
-  }
-
-  // --------------------------------------------------------------- closing
-
-  /**
-   * Fires `close` and closes (or terminates) the entry's connection; the
-   * driver's error is logged and swallowed, a listener's error rethrown
-   * after the connection is closed.
-   */
-  async closeConnection(
-    entry: PoolEntry<C>,
-    terminate: boolean,
-  ): Promise<void> {
-    const connection = entry.dbapiConnection;
-    if (connection === null) return;
-    let listenerError: unknown = NONE;
-    try {
-      const fired = this.fire("close", connection, entry);
-      if (fired) await fired;
-    } catch (error) {
-      listenerError = error;
-    }
-    if (entry.dbapiConnection === connection) entry.forget();
-    await this.closeDriver(connection, entry.label, terminate);
-    if (listenerError !== NONE) throw listenerError;
-  }
-
-  /** Calls the dialect's close or terminate; logs and swallows its error (§4.6). */
-  async closeDriver(
-    connection: C,
-    label: string,
-    terminate: boolean,
-  ): Promise<void> {
-    const dialect = this.dialect;
-    this.log.debug(
-      terminate
-        ? `Hard-closing connection ${label}`
-        : `Closing connection ${label}`,
-      { connection },
-    );
-    try {
-      const closed = terminate && dialect.terminate !== undefined
-        ? dialect.terminate(connection)
-        : dialect.close?.(connection);
-      if (isPromise(closed)) await closed;
-    } catch (error) {
-      this.log.error(
-        terminate
-          ? `Exception terminating connection ${label}`
-          : `Exception closing connection ${label}`,
-        { connection, error },
-      );
-    }
-  }
-
-  // ---------------------------------------------------------- invalidation
-
-  /** Hard or soft invalidation of an entry (§4.4). */
-  async invalidateEntry(
-    entry: PoolEntry<C>,
-    error: unknown,
-    soft: boolean,
-  ): Promise<void> {
-    const connection = entry.dbapiConnection;
-    if (connection === null) return;
-    let first: unknown = NONE;
-    try {
-      const fired = this.fire(
-        soft ? "softInvalidate" : "invalidate",
-        connection,
-        entry,
-        error,
-      );
-      if (fired) await fired;
-    } catch (listenerError) {
-      first = listenerError;
-    }
-    if (this.log.infoOn) {
-      this.log.info(
-        `${soft ? "Soft " : ""}Invalidate connection ${entry.label}${
-          reasonSuffix(error)
-        }`,
-        { connection, error },
-      );
-    }
-    if (soft) {
-      entry.softTime = this.now();
-      this.#mayBeStale = true;
-    } else {
-      try {
-        await this.closeConnection(entry, true);
-      } catch (closeError) {
-        if (first === NONE) first = closeError;
-        else this.#logSecondary(closeError);
-      }
-    }
-    if (first !== NONE) throw first;
-  }
-
   /** Hard invalidation on a path that already has an error to report. */
   async #invalidateQuietly(entry: PoolEntry<C>, error: unknown): Promise<void> {
     try {
-      await this.invalidateEntry(entry, error, false);
+      await entry.invalidate(error);
     } catch (secondary) {
-      this.#logSecondary(secondary);
-    }
-  }
-
-  #logSecondary(error: unknown): void {
-    this.log.error(
-      `Exception during cleanup after an earlier error: ${errorText(error)}`,
-      { error },
-    );
-  }
-
-  /** Pool-wide invalidation by timestamp (§7.3). */
-  invalidatePool(startTime: number | null): void {
-    if (startTime === null || this.invalidateTime < startTime) {
-      this.invalidateTime = this.now();
-      this.#mayBeStale = true;
+      this.log.secondary(secondary);
     }
   }
 
@@ -565,15 +222,10 @@ export class PoolCore<C> {
     entry: PoolEntry<C>,
     signal: AbortSignal | undefined,
   ): ProxiedConnection<C> | Promise<ProxiedConnection<C>> {
-    entry.users++;
-    const connection = entry.dbapiConnection;
-    if (
-      connection !== null && entry.connecting === null && !this.prePing &&
-      this.listeners.compiled.checkout.length === 0 &&
-      (!this.#mayBeStale || this.staleReason(entry) === null) &&
-      this.dialect.isClosed?.(connection) !== true
-    ) {
-      return this.#deliver(entry, connection);
+    entry.addUser();
+    if (!this.prePing && this.listeners.compiled.checkout.length === 0) {
+      const connection = entry.readyConnection();
+      if (connection !== null) return this.#deliver(entry, connection);
     }
     if (signal === undefined) return this.#checkoutSlow(entry);
     if (signal.aborted) return this.#giveBack(entry, signal.reason);
@@ -582,8 +234,8 @@ export class PoolCore<C> {
 
   /** An entry granted to a caller who aborted before any work: give it back untouched. */
   #giveBack(entry: PoolEntry<C>, reason: unknown): Promise<never> {
-    entry.users--;
-    if (entry.isNew) this.policy.discard(entry);
+    entry.removeUser();
+    if (entry.neverCheckedOut) this.policy.discard(entry);
     else this.#putQuietly(entry);
     return Promise.reject(reason);
   }
@@ -630,7 +282,7 @@ export class PoolCore<C> {
   }
 
   #deliver(entry: PoolEntry<C>, connection: C): ProxiedConnection<C> {
-    entry.isNew = false;
+    entry.markCheckedOut();
     const proxy = new ProxiedConnection(this, entry, connection);
     this.#track(proxy);
     if (this.log.debugOn) {
@@ -644,7 +296,7 @@ export class PoolCore<C> {
   async #checkoutSlow(entry: PoolEntry<C>): Promise<ProxiedConnection<C>> {
     let connection: C | null;
     try {
-      const ready = this.ensureFresh(entry);
+      const ready = entry.prepare();
       if (ready) await ready;
       connection = entry.dbapiConnection;
       if (connection === null) {
@@ -677,10 +329,9 @@ export class PoolCore<C> {
     let reconnects = 0;
     for (;;) {
       const connection = proxy.dbapiConnection!;
-      const wasFresh = entry.fresh;
-      entry.fresh = false;
+      const skipPing = entry.takeSkipNextPing();
       try {
-        if (this.prePing) await this.#ping(entry, connection, wasFresh);
+        if (this.prePing) await this.#ping(entry, connection, skipPing);
         const fired = this.fire("checkout", connection, entry, proxy);
         if (fired) await fired;
         return;
@@ -697,12 +348,11 @@ export class PoolCore<C> {
             })`,
           { error },
         );
-        const startTime = entry.startTime;
-        await this.invalidateEntry(entry, error, false);
-        if (poolWide) this.invalidatePool(startTime);
-        entry.clearInfo();
+        const openedAt = entry.openedAt;
+        await entry.invalidate(error);
+        if (poolWide) this.context.invalidatePool(openedAt);
         proxyInternals.setConnection(proxy, null);
-        await this.connectEntry(entry);
+        await entry.reopen();
         proxyInternals.setConnection(proxy, entry.dbapiConnection);
         if (++reconnects === RECONNECTS) {
           this.log.info("Reconnection attempts exhausted on checkout");
@@ -758,19 +408,19 @@ export class PoolCore<C> {
       proxyInternals.finish(proxy);
       this.#untrack(proxy);
     }
-    if (entry.isNew) {
+    if (entry.neverCheckedOut) {
       // A new entry: its connection (if any) was invalidated where it failed.
-      entry.users--;
+      entry.removeUser();
       this.policy.discard(entry);
       return;
     }
     await this.#invalidateQuietly(entry, error);
-    entry.users--;
+    entry.removeUser();
     try {
       const fired = this.fire("checkin", null, entry);
       if (fired) await fired;
     } catch (secondary) {
-      this.#logSecondary(secondary);
+      this.log.secondary(secondary);
     }
     await this.#putQuietly(entry);
   }
@@ -780,7 +430,7 @@ export class PoolCore<C> {
       const put = this.policy.put(entry);
       if (put) await put;
     } catch (error) {
-      this.#logSecondary(error);
+      this.log.secondary(error);
     }
   }
 
@@ -815,7 +465,7 @@ export class PoolCore<C> {
         return this.#releaseSlow(entry, connection, NORMAL_RESET, error);
       }
       if (reset === undefined) {
-        entry.users--; // checked above, with nothing awaited since
+        entry.removeUser(); // checked above, with nothing awaited since
         return this.policy.put(entry) ?? RESOLVED;
       }
       return this.#bounded(reset, entry, "reset on return").then(
@@ -855,7 +505,7 @@ export class PoolCore<C> {
   /** Ends one use of the entry; `false` (and a warning) on a double return. */
   #releaseUse(entry: PoolEntry<C>): boolean {
     if (this.#isDoubleCheckin(entry)) return false;
-    entry.users--;
+    entry.removeUser();
     return true;
   }
 
@@ -912,7 +562,7 @@ export class PoolCore<C> {
       if (put) await put;
     } catch (error) {
       if (listenerError === NONE) listenerError = error;
-      else this.#logSecondary(error);
+      else this.log.secondary(error);
     }
     if (listenerError !== NONE) throw listenerError;
   }
@@ -989,7 +639,7 @@ export class PoolCore<C> {
     } catch (error) {
       listenerError = error;
     }
-    await this.closeDriver(connection, label, terminate);
+    await this.context.closeDriver(connection, label, terminate);
     if (listenerError !== NONE) throw listenerError;
   }
 
@@ -1011,7 +661,7 @@ export class PoolCore<C> {
     this.#untrack(proxy);
     let first: unknown = NONE;
     try {
-      await this.invalidateEntry(entry, error, false);
+      await entry.invalidate(error);
     } catch (failure) {
       first = failure;
     }
@@ -1019,7 +669,7 @@ export class PoolCore<C> {
       await this.#checkin(entry, null);
     } catch (failure) {
       if (first === NONE) first = failure;
-      else this.#logSecondary(failure);
+      else this.log.secondary(failure);
     }
     if (first !== NONE) throw first;
   }
@@ -1031,7 +681,7 @@ export class PoolCore<C> {
     connection: C,
   ): Promise<void> {
     this.#untrack(proxy);
-    if (entry.dbapiConnection === connection) entry.forget();
+    entry.detachConnection(connection);
     let first: unknown = NONE;
     if (this.#releaseUse(entry)) {
       try {
@@ -1046,7 +696,7 @@ export class PoolCore<C> {
       if (fired) await fired;
     } catch (error) {
       if (first === NONE) first = error;
-      else this.#logSecondary(error);
+      else this.log.secondary(error);
     }
     if (first !== NONE) throw first;
   }
@@ -1074,10 +724,7 @@ export class PoolCore<C> {
     if (!this.#releaseUse(entry)) return;
     if (entry.users > 0) return; // a shared StaticPool connection stays
     void (async () => {
-      if (connection !== null) {
-        entry.forget();
-        await this.closeDriver(connection, entry.label, true);
-      }
+      await entry.terminateAbandoned();
       await this.#putQuietly(entry);
     })();
   }

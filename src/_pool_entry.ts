@@ -1,52 +1,90 @@
 /**
- * The pool slot, {@linkcode PoolEntry}: implements `ConnectionPoolEntry`.
+ * The pool slot, {@linkcode PoolEntry} (SQLAlchemy's `_ConnectionRecord`):
+ * it implements `ConnectionPoolEntry` and owns the lifecycle of its driver
+ * connection.
+ *
+ * - Opening: the creator is called (bounded by `connectTimeoutMs`), then
+ *   the `firstConnect`/`connect` listeners through the pool's first-connect
+ *   gate. A connection whose listeners throw is invalidated at once, never
+ *   stranded.
+ * - Staleness: at checkout a connection is replaced when it is older than
+ *   `recycleMs`, older than the pool invalidation time or than its own
+ *   soft invalidation, or when the driver has seen its session end.
+ * - Closing and invalidation (hard or soft), with their events.
+ *
+ * All of its state is `#private`: a listener that logs an entry sees its
+ * public interface only. The engine drives it through the methods below
+ * the public ones; nothing else writes its state.
  *
  * @module
  */
 
 import type { ConnectionPoolEntry, InvalidateOptions } from "./connection.ts";
-import type { PoolCore } from "./_pool_core.ts";
-import { connectionLabel } from "./_log.ts";
+import { ConnectTimeoutError, DisconnectionError } from "./errors.ts";
+import { connectionLabel, errorText, reasonSuffix } from "./_log.ts";
+import type { PoolContext } from "./_pool_context.ts";
+import { ignore, isPromise, isThenable } from "./_promises.ts";
+
+const NONE: unique symbol = Symbol("none");
+
+/** The creator's result, if it can be a connection; `TypeError` otherwise. */
+function checkCreated<C>(made: unknown): C {
+  if (
+    (typeof made === "object" && made !== null) || typeof made === "function"
+  ) {
+    return made as C;
+  }
+  throw new TypeError(
+    `Cannot connect: the creator must return a connection object or a promise of one, received ${
+      made === null ? "null" : typeof made
+    }`,
+  );
+}
 
 /**
  * A pool slot. It owns at most one driver connection at a time and survives
- * reconnects. The pool core reads and writes its state through the
- * internal accessors below; users see only `ConnectionPoolEntry`.
+ * reconnects; `recordInfo` lives as long as the slot, `info` as long as
+ * its current connection.
  */
 export class PoolEntry<C> implements ConnectionPoolEntry<C> {
-  readonly #core: PoolCore<C>;
-  #conn: C | null = null;
+  readonly #context: PoolContext<C>;
+  #connection: C | null = null;
   #label = "<none>";
-  #info: Map<unknown, unknown> = new Map();
+  readonly #info: Map<unknown, unknown> = new Map();
   readonly #recordInfo: Map<unknown, unknown> = new Map();
-  /** Checkouts holding this entry (more than one only in `StaticPool`). */
-  users = 0;
+  /** Checkouts holding the entry (more than one only in `StaticPool`). */
+  #users = 0;
   /** Clock reading taken just before the creator was last called. */
-  startTime = -Infinity;
-  /** Set when a connection is created, cleared by the first validation round. */
-  fresh = false;
+  #openedAt = -Infinity;
   /** Clock reading of the last soft invalidation. */
-  softTime = -Infinity;
-  /** `true` until the entry's first checkout was delivered (failure then discards it). */
-  isNew = true;
+  #softInvalidatedAt = -Infinity;
+  /**
+   * Set when a connection is opened, cleared by the first validation round
+   * that sees it: a connection made during a checkout is never pinged.
+   */
+  #skipNextPing = false;
+  /** `true` until a checkout of the entry was delivered: a failure then discards it. */
+  #neverCheckedOut = true;
   /** The pool's dispose generation when the entry was made. */
-  readonly generation: number;
-  /** A connect in progress on this entry (shared by `StaticPool` checkouts). */
-  connecting: Promise<void> | null = null;
+  readonly #generation: number;
+  /** The open in progress, shared by every checkout waiting on it (`StaticPool`). */
+  #opening: Promise<void> | null = null;
 
-  constructor(core: PoolCore<C>, generation: number) {
-    this.#core = core;
-    this.generation = generation;
+  constructor(context: PoolContext<C>, generation: number) {
+    this.#context = context;
+    this.#generation = generation;
   }
+
+  // ------------------------------------------------------ public interface
 
   /** The driver connection, or `null`. */
   get dbapiConnection(): C | null {
-    return this.#conn;
+    return this.#connection;
   }
 
   /** The driver connection, or `null` (same as `dbapiConnection`). */
   get driverConnection(): C | null {
-    return this.#conn;
+    return this.#connection;
   }
 
   /** Data whose lifetime is the current driver connection. */
@@ -61,41 +99,338 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
 
   /** `true` while checked out. */
   get inUse(): boolean {
-    return this.users > 0;
+    return this.#users > 0;
   }
+
+  /**
+   * Hard: fires `invalidate`, then closes the connection (`close` event,
+   * terminate). Soft: fires `softInvalidate` and notes the time; the
+   * connection is replaced at the entry's next checkout. Without a
+   * connection it does nothing. A listener's error is rethrown, after the
+   * connection is closed.
+   */
+  async invalidate(
+    error?: unknown,
+    options?: InvalidateOptions,
+  ): Promise<void> {
+    const connection = this.#connection;
+    if (connection === null) return;
+    const soft = options?.soft === true;
+    const context = this.#context;
+    let first: unknown = NONE;
+    try {
+      const fired = context.events.fire(
+        soft ? "softInvalidate" : "invalidate",
+        connection,
+        this,
+        error,
+      );
+      if (fired) await fired;
+    } catch (listenerError) {
+      first = listenerError;
+    }
+    if (context.log.infoOn) {
+      context.log.info(
+        `${soft ? "Soft " : ""}Invalidate connection ${this.#label}${
+          reasonSuffix(error)
+        }`,
+        { connection, error },
+      );
+    }
+    if (soft) {
+      this.#softInvalidatedAt = context.now();
+      context.softInvalidated();
+    } else {
+      try {
+        await this.#closeConnection(true);
+      } catch (closeError) {
+        if (first === NONE) first = closeError;
+        else context.log.secondary(closeError);
+      }
+    }
+    if (first !== NONE) throw first;
+  }
+
+  /**
+   * Closes the connection: `close` event, then the dialect's close. The
+   * entry stays usable; its next checkout opens a new connection.
+   */
+  close(): Promise<void> {
+    return this.#closeConnection(false);
+  }
+
+  /** A short description for log lines: `<PoolEntry <conn>>`. */
+  toString(): string {
+    return `<PoolEntry ${this.#label}>`;
+  }
+
+  // ------------------------------------------------------------ for the engine
 
   /** The label of the current connection, for log lines. */
   get label(): string {
     return this.#label;
   }
 
-  /** Stores a new driver connection (the core calls this after the creator). */
-  attach(connection: C, id: number): void {
-    this.#conn = connection;
-    this.#label = connectionLabel(connection, id);
-    this.fresh = true;
+  /** Clock reading taken just before the current connection was opened. */
+  get openedAt(): number {
+    return this.#openedAt;
   }
 
-  /** Forgets the driver connection (closed, invalidated or detached). */
-  forget(): void {
-    this.#conn = null;
+  /** Checkouts holding the entry now. */
+  get users(): number {
+    return this.#users;
   }
 
-  /** Starts a new `info` lifetime (before reconnecting). */
-  clearInfo(): void {
+  /** The pool's dispose generation when the entry was made. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** `true` while a connection is being opened on the entry. */
+  get isOpening(): boolean {
+    return this.#opening !== null;
+  }
+
+  /** `true` until a checkout of the entry was delivered. */
+  get neverCheckedOut(): boolean {
+    return this.#neverCheckedOut;
+  }
+
+  /** One more checkout holds the entry. */
+  addUser(): void {
+    this.#users++;
+  }
+
+  /** One checkout no longer holds the entry. */
+  removeUser(): void {
+    this.#users--;
+  }
+
+  /** A checkout of the entry was delivered. */
+  markCheckedOut(): void {
+    this.#neverCheckedOut = false;
+  }
+
+  /**
+   * Whether this validation round skips the pre-ping (the connection was
+   * opened during this checkout); clears the flag.
+   */
+  takeSkipNextPing(): boolean {
+    const skip = this.#skipNextPing;
+    this.#skipNextPing = false;
+    return skip;
+  }
+
+  /**
+   * The connection, if it can be handed out with no work: not opening, not
+   * stale, not seen closed by the driver. Otherwise `null`, and the caller
+   * takes the slow path through {@linkcode PoolEntry.prepare}.
+   */
+  readyConnection(): C | null {
+    const connection = this.#connection;
+    if (
+      connection !== null && this.#opening === null &&
+      (!this.#context.mayBeStale || this.staleReason() === null) &&
+      this.#context.dialect.isClosed?.(connection) !== true
+    ) {
+      return connection;
+    }
+    return null;
+  }
+
+  /** Why the connection must be replaced at checkout, or `null`. Comparisons are strict. */
+  staleReason(): string | null {
+    const context = this.#context;
+    if (
+      context.recycleMs !== Infinity &&
+      context.clock() - this.#openedAt > context.recycleMs
+    ) {
+      return "exceeded timeout";
+    }
+    if (context.invalidatedAt > this.#openedAt) {
+      return "invalidated due to pool invalidation";
+    }
+    if (this.#softInvalidatedAt > this.#openedAt) {
+      return "invalidated due to local soft invalidation";
+    }
+    return null;
+  }
+
+  /**
+   * Makes sure the entry has a usable connection for a checkout: waits for
+   * an open in progress, opens one when there is none, replaces one the
+   * driver has seen closed or that is stale. `undefined` when there was
+   * nothing to do.
+   */
+  prepare(): void | Promise<void> {
+    if (this.#opening !== null) return this.#opening;
+    const connection = this.#connection;
+    if (connection === null) return this.reopen();
+    if (this.#context.dialect.isClosed?.(connection) === true) {
+      return this.#replaceClosed();
+    }
+    const reason = this.staleReason();
+    if (reason === null) return;
+    return this.#replace(reason);
+  }
+
+  /** Starts a new `info` lifetime and opens a new connection on the entry. */
+  reopen(): Promise<void> {
     this.#info.clear();
+    const pending = this.#open().finally(() => {
+      this.#opening = null;
+    });
+    this.#opening = pending;
+    return pending;
   }
 
-  invalidate(error?: unknown, options?: InvalidateOptions): Promise<void> {
-    return this.#core.invalidateEntry(this, error, options?.soft === true);
+  /** Lets go of `connection` without closing it (`proxy.detach()`). */
+  detachConnection(connection: C): void {
+    if (this.#connection === connection) this.#connection = null;
   }
 
-  close(): Promise<void> {
-    return this.#core.closeConnection(this, false);
+  /**
+   * Terminates the connection with no event and no reset: its checkout was
+   * garbage-collected, and nobody will return it.
+   */
+  async terminateAbandoned(): Promise<void> {
+    const connection = this.#connection;
+    if (connection === null) return;
+    this.#connection = null;
+    await this.#context.closeDriver(connection, this.#label, true);
   }
 
-  /** A short description for log lines: `<PoolEntry <conn>>`. */
-  toString(): string {
-    return `<PoolEntry ${this.#label}>`;
+  // ------------------------------------------------------------- lifecycle
+
+  async #open(): Promise<void> {
+    const context = this.#context;
+    this.#connection = null;
+    this.#openedAt = context.now();
+    let connection: C;
+    try {
+      const made = this.#create();
+      connection = isPromise(made) ? await made : made;
+    } catch (error) {
+      context.log.debug(`Error on connect(): ${errorText(error)}`, { error });
+      throw error;
+    }
+    this.#connection = connection;
+    this.#label = connectionLabel(connection, context.nextConnectionId());
+    this.#skipNextPing = true;
+    context.log.debug(`Created new connection ${this.#label}`, { connection });
+    try {
+      const fired = context.fireConnect(connection, this);
+      if (fired) await fired;
+    } catch (error) {
+      // The new connection is never stranded: it is invalidated and closed.
+      try {
+        await this.invalidate(error);
+      } catch (secondary) {
+        context.log.secondary(secondary);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Calls the creator: a connection, or a promise of one bounded by
+   * `connectTimeoutMs`. A thenable that is not a native promise is adopted;
+   * a result that is not an object or a function is a `TypeError`.
+   */
+  #create(): C | Promise<C> {
+    const context = this.#context;
+    const made: unknown = context.creator(this);
+    if (!isThenable(made)) return checkCreated<C>(made);
+    const pending = Promise.resolve(made);
+    const timeoutMs = context.connectTimeoutMs;
+    if (timeoutMs === null) return pending.then((c) => checkCreated<C>(c));
+    return new Promise<C>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(
+          new ConnectTimeoutError(
+            `${context.log.className}: creating a connection took longer than connectTimeoutMs (${timeoutMs} ms)`,
+            { timeoutMs },
+          ),
+        );
+        pending.then((late) => this.#closeLate(late), ignore);
+      }, timeoutMs);
+      pending.then(
+        (created) => {
+          if (timedOut) return;
+          clearTimeout(timer);
+          try {
+            resolve(checkCreated<C>(created));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        (error: unknown) => {
+          if (timedOut) return;
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** A connection that arrived after its creation timed out: closed, never handed out. */
+  #closeLate(late: unknown): void {
+    let connection: C;
+    try {
+      connection = checkCreated<C>(late);
+    } catch {
+      return;
+    }
+    const context = this.#context;
+    context.log.warn(
+      `A connection arrived after connectTimeoutMs (${context.connectTimeoutMs} ms) had run out; closing it`,
+    );
+    void context.closeDriver(connection, "<late>", true);
+  }
+
+  /**
+   * Replaces a connection whose session the driver has seen end: a hard
+   * invalidation of this entry alone (the rest of the pool is untouched),
+   * then a new connection.
+   */
+  async #replaceClosed(): Promise<void> {
+    const error = new DisconnectionError(
+      `Connection ${this.#label} was closed by the server or the network`,
+    );
+    this.#context.log.info(
+      `Connection ${this.#label} was closed by the server or the network; replacing it`,
+    );
+    await this.invalidate(error);
+    await this.reopen();
+  }
+
+  /** Replaces a stale connection: `close` event, terminate, open (no `invalidate` event). */
+  async #replace(reason: string): Promise<void> {
+    this.#context.log.info(`Connection ${this.#label} ${reason}; recycling`);
+    await this.#closeConnection(true);
+    await this.reopen();
+  }
+
+  /**
+   * Fires `close` and closes (or terminates) the connection; the driver's
+   * error is logged and swallowed, a listener's error rethrown after the
+   * connection is closed.
+   */
+  async #closeConnection(terminate: boolean): Promise<void> {
+    const connection = this.#connection;
+    if (connection === null) return;
+    const context = this.#context;
+    let listenerError: unknown = NONE;
+    try {
+      const fired = context.events.fire("close", connection, this);
+      if (fired) await fired;
+    } catch (error) {
+      listenerError = error;
+    }
+    if (this.#connection === connection) this.#connection = null;
+    await context.closeDriver(connection, this.#label, terminate);
+    if (listenerError !== NONE) throw listenerError;
   }
 }

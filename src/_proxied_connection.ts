@@ -116,7 +116,7 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
     }
     if (options?.soft === true) {
       if (this.#detached) return RESOLVED;
-      return this.#core.invalidateEntry(this.#entry, error, true);
+      return this.#entry.invalidate(error, { soft: true });
     }
     this.#conn = null;
     if (this.#detached) {

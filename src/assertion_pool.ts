@@ -75,7 +75,7 @@ class AssertionPolicy<C> implements Policy<C> {
     this.#stack = undefined;
     if (this.#closeOnReturn) {
       this.#closeOnReturn = false;
-      return this.#core.closeConnection(entry, false);
+      return entry.close();
     }
   }
 
@@ -89,7 +89,7 @@ class AssertionPolicy<C> implements Policy<C> {
     const entry = this.#entry;
     if (entry === null) return;
     if (this.#checkedOut) this.#closeOnReturn = true;
-    else await this.#core.closeConnection(entry, false);
+    else await entry.close();
   }
 
   status(): string {

@@ -24,7 +24,7 @@ class NullPolicy<C> implements Policy<C> {
   }
 
   put(entry: PoolEntry<C>): Promise<void> {
-    return this.#core.closeConnection(entry, false);
+    return entry.close();
   }
 
   discard(): void {}

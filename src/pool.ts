@@ -12,10 +12,7 @@ import type {
   PoolListener,
   PoolListenerFn,
 } from "./events.ts";
-import type {
-  ConnectionPoolEntry,
-  PoolProxiedConnection,
-} from "./connection.ts";
+import type { Creator, PoolProxiedConnection } from "./connection.ts";
 import type { PoolLogger } from "./logger.ts";
 import { addClassListener, InstanceListeners } from "./_listeners.ts";
 import { PoolLog } from "./_log.ts";
@@ -30,31 +27,7 @@ import { findPoolClass, poolInternals } from "./_pool_classes.ts";
 import { PoolCore } from "./_pool_core.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 
-/**
- * Makes a driver connection. It is always passed the entry that will own the
- * connection (the same object later passed to the `connect` event), so it can
- * pick connect parameters per slot and remember them in `entry.info` or
- * `entry.recordInfo`. A creator declared with no parameters ignores it.
- *
- * @typeParam C The driver connection type.
- *
- * @example Picking a host per slot
- * ```ts
- * import { QueuePool, type Creator } from "@dbpool/pool";
- *
- * const hosts = ["db-1", "db-2"];
- * let next = 0;
- * const creator: Creator<{ host: string }> = (entry) => {
- *   const host = hosts[next++ % hosts.length]!;
- *   entry.info.set("host", host);
- *   return { host };
- * };
- * await using pool = new QueuePool(creator);
- * await using conn = await pool.connect();
- * console.log(conn.info.get("host"));
- * ```
- */
-export type Creator<C> = (entry: ConnectionPoolEntry<C>) => C | Promise<C>;
+export type { Creator } from "./connection.ts";
 
 /**
  * Options every pool class accepts. Durations are milliseconds
@@ -407,14 +380,14 @@ export abstract class Pool<C> implements AsyncDisposable {
     connection?: PoolProxiedConnection<C> | null,
     error?: unknown,
   ): Promise<void> {
-    let startTime: number | null = null;
+    let openedAt: number | null = null;
     if (
       connection instanceof ProxiedConnection && !connection.isDetached
     ) {
-      startTime = proxyInternals.entry(connection as ProxiedConnection<C>)
-        .startTime;
+      openedAt = proxyInternals.entry(connection as ProxiedConnection<C>)
+        .openedAt;
     }
-    this.#core.invalidatePool(startTime);
+    this.#core.context.invalidatePool(openedAt);
     if (connection?.isValid) await connection.invalidate(error);
   }
 

@@ -160,7 +160,7 @@ class QueuePolicy<C> implements Policy<C> {
   /** Closes an entry's connection (`close` event, close) and frees its capacity. */
   async #close(entry: PoolEntry<C>): Promise<void> {
     try {
-      await this.#core.closeConnection(entry, false);
+      await entry.close();
     } finally {
       this.overflowCount--;
       this.#serveWaiters();
@@ -189,7 +189,7 @@ class QueuePolicy<C> implements Policy<C> {
     let first: { error: unknown } | null = null;
     for (const entry of idle) {
       try {
-        await core.closeConnection(entry, false);
+        await entry.close();
       } catch (error) {
         if (first === null) first = { error };
         else {

@@ -109,7 +109,7 @@ class SingletonPolicy<C> implements Policy<C> {
     for (const inUse of [false, true]) {
       for (const entry of this.#all) {
         if (this.#all.size < this.poolSize) return;
-        if (entry.inUse !== inUse || entry.connecting !== null) continue;
+        if (entry.inUse !== inUse || entry.isOpening) continue;
         this.#all.delete(entry);
         this.#closeQuietly(entry);
       }
@@ -117,7 +117,7 @@ class SingletonPolicy<C> implements Policy<C> {
   }
 
   #closeQuietly(entry: PoolEntry<C>): void {
-    this.#core.closeConnection(entry, false).catch((error: unknown) =>
+    entry.close().catch((error: unknown) =>
       this.#core.log.error("Exception closing connection", { error })
     );
   }
@@ -125,7 +125,7 @@ class SingletonPolicy<C> implements Policy<C> {
   put(entry: PoolEntry<C>): void | Promise<void> {
     if (entry.generation !== this.#core.generation) {
       this.#all.delete(entry);
-      return this.#core.closeConnection(entry, false);
+      return entry.close();
     }
   }
 
@@ -139,7 +139,7 @@ class SingletonPolicy<C> implements Policy<C> {
       if (entry.inUse) continue;
       this.#all.delete(entry);
       try {
-        await this.#core.closeConnection(entry, false);
+        await entry.close();
       } catch (error) {
         this.#core.log.error("Exception closing connection", { error });
       }

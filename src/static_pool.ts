@@ -24,7 +24,7 @@ class StaticPolicy<C> implements Policy<C> {
   acquire(): PoolEntry<C> | null {
     let entry = this.#entry;
     let retired: void | Promise<void> = undefined;
-    if (entry !== null && entry.connecting === null && this.#spent(entry)) {
+    if (entry !== null && !entry.isOpening && this.#spent(entry)) {
       retired = this.#retire(entry);
       entry = null;
     }
@@ -49,19 +49,19 @@ class StaticPolicy<C> implements Policy<C> {
 
   /** Hard-invalidated, or stale by soft/pool invalidation or age. */
   #spent(entry: PoolEntry<C>): boolean {
-    if (entry.dbapiConnection === null) return !entry.isNew;
-    return this.#core.staleReason(entry) !== null;
+    if (entry.dbapiConnection === null) return !entry.neverCheckedOut;
+    return entry.staleReason() !== null;
   }
 
   /** Drops the shared entry; its connection closes now or when its last proxy returns. */
   #retire(entry: PoolEntry<C>): void | Promise<void> {
     if (this.#entry === entry) this.#entry = null;
-    if (entry.users === 0) return this.#core.closeConnection(entry, false);
+    if (entry.users === 0) return entry.close();
   }
 
   put(entry: PoolEntry<C>): void | Promise<void> {
     if (entry !== this.#entry && entry.users === 0) {
-      return this.#core.closeConnection(entry, false);
+      return entry.close();
     }
   }
 
