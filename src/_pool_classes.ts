@@ -1,23 +1,20 @@
 /**
  * The registry that ties each pool class to its policy and its extra option
- * keys, and internal access to a pool's core, so that subclass extension
+ * keys, and internal access to a pool's engine, so that subclass extension
  * points stay off the public surface.
  *
  * @module
  */
 
-import type { Policy, PoolCore } from "./_pool_core.ts";
+import type { Engine } from "./_engine.ts";
+import type { PolicyFactory } from "./_policy.ts";
 
 /** How a pool class builds its policy. */
 export interface PoolClassSpec {
   /** Option keys the class accepts beyond the common ones. */
   readonly keys: readonly string[];
   /** Validates the class's own options and makes its policy. */
-  makePolicy(
-    core: PoolCore<unknown>,
-    options: Record<string, unknown>,
-    className: string,
-  ): Policy<unknown>;
+  readonly makePolicy: PolicyFactory<Record<string, unknown>>;
 }
 
 // deno-lint-ignore ban-types -- pool class constructors.
@@ -43,7 +40,7 @@ export function findPoolClass(target: Function): PoolClassSpec | undefined {
   return undefined;
 }
 
-/** Internal access to a pool's core; filled in by `Pool`'s static block. */
+/** Internal access to a pool's engine; filled in by `Pool`'s static block. */
 export const poolInternals = {} as {
-  core<C>(pool: object): PoolCore<C>;
+  engine<C>(pool: object): Engine<C>;
 };

@@ -4,15 +4,17 @@
  * it and asks it, and never reaches the engine.
  *
  * - The fixed things: the creator, the dialect, the log, the listeners, the
- *   clock, `recycleMs` and `connectTimeoutMs`.
+ *   clock, `recycleMs`, `connectTimeoutMs` and `validationTimeoutMs`.
  * - The clock readings used as timestamps, made strictly increasing.
  * - The pool invalidation time, and whether any connection can be stale
  *   yet (checkouts skip the staleness check until one can).
  * - The first-connect gate: `firstConnect` runs once per pool, before any
  *   `connect` listener, and new connections' listeners are serialised until
  *   one run of both has succeeded.
- * - Closing a driver connection through the dialect, logged, its error
- *   swallowed.
+ * - Opening a driver connection (the creator, bounded by
+ *   `connectTimeoutMs`) and closing one through the dialect (logged, its
+ *   error swallowed): the raw driver calls. What happens to an entry around
+ *   them (events, state) is the entry's business.
  *
  * It imports no other part of the engine, so entries, the engine and the
  * policies can all depend on it without a cycle.
@@ -24,13 +26,28 @@ import type { ConnectionPoolEntry, Creator } from "./connection.ts";
 import type { Dialect } from "./dialect.ts";
 import type { InstanceListeners } from "./_listeners.ts";
 import type { PoolLog } from "./_log.ts";
-import { isPromise } from "./_promises.ts";
+import { ConnectTimeoutError } from "./errors.ts";
+import { ignore, isPromise, isThenable } from "./_promises.ts";
 
 /**
  * Step added to a clock reading that did not move: timestamps are compared
  * with a strict `>`, so "created at T" and "invalidated at T" must differ.
  */
 const CLOCK_STEP = 0.001;
+
+/** The creator's result, if it can be a connection; `TypeError` otherwise. */
+function checkCreated<C>(made: unknown): C {
+  if (
+    (typeof made === "object" && made !== null) || typeof made === "function"
+  ) {
+    return made as C;
+  }
+  throw new TypeError(
+    `Cannot connect: the creator must return a connection object or a promise of one, received ${
+      made === null ? "null" : typeof made
+    }`,
+  );
+}
 
 /** The fixed parts of a {@linkcode PoolContext}. */
 export interface PoolContextInit<C> {
@@ -43,6 +60,8 @@ export interface PoolContextInit<C> {
   readonly recycleMs: number | null;
   /** Most milliseconds one creator call may take, or `null`. */
   readonly connectTimeoutMs: number | null;
+  /** Most milliseconds a pre-ping or a reset on return may take, or `null`. */
+  readonly validationTimeoutMs: number | null;
 }
 
 /** What every entry of one pool shares. */
@@ -56,6 +75,7 @@ export class PoolContext<C> {
   /** `recycleMs`, with `Infinity` for "never". */
   readonly recycleMs: number;
   readonly connectTimeoutMs: number | null;
+  readonly validationTimeoutMs: number | null;
   #invalidatedAt = -Infinity;
   #mayBeStale: boolean;
   #lastReading = -Infinity;
@@ -72,6 +92,7 @@ export class PoolContext<C> {
     this.clock = init.clock;
     this.recycleMs = init.recycleMs ?? Infinity;
     this.connectTimeoutMs = init.connectTimeoutMs;
+    this.validationTimeoutMs = init.validationTimeoutMs;
     this.#mayBeStale = this.recycleMs !== Infinity;
   }
 
@@ -171,6 +192,64 @@ export class PoolContext<C> {
     } finally {
       this.#gateRun = null;
     }
+  }
+
+  /**
+   * Calls the creator for `entry`: a connection, or a promise of one
+   * bounded by `connectTimeoutMs` (past it, `ConnectTimeoutError`, and a
+   * connection that arrives later is closed, never handed out). A thenable
+   * that is not a native promise is adopted; a result that is not an object
+   * or a function is a `TypeError`.
+   */
+  createDriver(entry: ConnectionPoolEntry<C>): C | Promise<C> {
+    const made: unknown = this.creator(entry);
+    if (!isThenable(made)) return checkCreated<C>(made);
+    const pending = Promise.resolve(made);
+    const timeoutMs = this.connectTimeoutMs;
+    if (timeoutMs === null) return pending.then((c) => checkCreated<C>(c));
+    return new Promise<C>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(
+          new ConnectTimeoutError(
+            `${this.log.className}: creating a connection took longer than connectTimeoutMs (${timeoutMs} ms)`,
+            { timeoutMs },
+          ),
+        );
+        pending.then((late) => this.#closeLate(late), ignore);
+      }, timeoutMs);
+      pending.then(
+        (created) => {
+          if (timedOut) return;
+          clearTimeout(timer);
+          try {
+            resolve(checkCreated<C>(created));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        (error: unknown) => {
+          if (timedOut) return;
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** A connection that arrived after its creation timed out: closed, never handed out. */
+  #closeLate(late: unknown): void {
+    let connection: C;
+    try {
+      connection = checkCreated<C>(late);
+    } catch {
+      return;
+    }
+    this.log.warn(
+      `A connection arrived after connectTimeoutMs (${this.connectTimeoutMs} ms) had run out; closing it`,
+    );
+    void this.closeDriver(connection, "<late>", true);
   }
 
   /**

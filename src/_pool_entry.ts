@@ -20,26 +20,12 @@
  */
 
 import type { ConnectionPoolEntry, InvalidateOptions } from "./connection.ts";
-import { ConnectTimeoutError, DisconnectionError } from "./errors.ts";
+import { DisconnectionError, InvalidatePoolError } from "./errors.ts";
 import { connectionLabel, errorText, reasonSuffix } from "./_log.ts";
 import type { PoolContext } from "./_pool_context.ts";
-import { ignore, isPromise, isThenable } from "./_promises.ts";
+import { isPromise, withTimeout } from "./_promises.ts";
 
 const NONE: unique symbol = Symbol("none");
-
-/** The creator's result, if it can be a connection; `TypeError` otherwise. */
-function checkCreated<C>(made: unknown): C {
-  if (
-    (typeof made === "object" && made !== null) || typeof made === "function"
-  ) {
-    return made as C;
-  }
-  throw new TypeError(
-    `Cannot connect: the creator must return a connection object or a promise of one, received ${
-      made === null ? "null" : typeof made
-    }`,
-  );
-}
 
 /**
  * A pool slot. It owns at most one driver connection at a time and survives
@@ -65,8 +51,11 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   #skipNextPing = false;
   /** `true` until a checkout of the entry was delivered: a failure then discards it. */
   #neverCheckedOut = true;
-  /** The pool's dispose generation when the entry was made. */
-  readonly #generation: number;
+  /**
+   * The pool's dispose generation at the entry's last checkout (at its
+   * creation until then).
+   */
+  #generation: number;
   /** The open in progress, shared by every checkout waiting on it (`StaticPool`). */
   #opening: Promise<void> | null = null;
 
@@ -181,7 +170,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     return this.#users;
   }
 
-  /** The pool's dispose generation when the entry was made. */
+  /** The pool's dispose generation at the entry's last checkout. */
   get generation(): number {
     return this.#generation;
   }
@@ -196,13 +185,14 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     return this.#neverCheckedOut;
   }
 
-  /** One more checkout holds the entry. */
-  addUser(): void {
+  /** One more checkout holds the entry, in the pool's `generation`. */
+  beginUse(generation: number): void {
     this.#users++;
+    this.#generation = generation;
   }
 
   /** One checkout no longer holds the entry. */
-  removeUser(): void {
+  endUse(): void {
     this.#users--;
   }
 
@@ -219,6 +209,57 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     const skip = this.#skipNextPing;
     this.#skipNextPing = false;
     return skip;
+  }
+
+  /**
+   * Pings the connection through the dialect (`prePing`), bounded by
+   * `validationTimeoutMs`. A disconnect (`false`, or an error the dialect's
+   * `isDisconnect` recognises) throws {@linkcode InvalidatePoolError}, so
+   * the checkout replaces the connection and marks every older one stale;
+   * a `DisconnectionError` passes as is; any other error is an ordinary
+   * failure of the checkout. `undefined` when the ping was synchronous.
+   */
+  ping(): void | Promise<void> {
+    const connection = this.#connection!;
+    const { dialect, log } = this.#context;
+    log.debug(`Pool pre-ping on connection ${this.#label}`);
+    let pinged: boolean | Promise<boolean>;
+    try {
+      pinged = dialect.ping!(connection);
+    } catch (error) {
+      throw this.#pingFailure(error, connection);
+    }
+    if (!isPromise(pinged)) return this.#checkAlive(pinged);
+    const timeoutMs = this.#context.validationTimeoutMs;
+    return withTimeout(pinged, timeoutMs, () =>
+      new DisconnectionError(
+        `Connection ${this.#label}: pre-ping took longer than validationTimeoutMs (${timeoutMs} ms)`,
+      )).then(
+        (alive) => this.#checkAlive(alive),
+        (error: unknown) => {
+          throw this.#pingFailure(error, connection);
+        },
+      );
+  }
+
+  #checkAlive(alive: boolean): void {
+    if (!alive) {
+      throw new InvalidatePoolError(
+        `Pre-ping found connection ${this.#label} disconnected`,
+      );
+    }
+  }
+
+  /** The error a failed ping's checkout sees. */
+  #pingFailure(error: unknown, connection: C): unknown {
+    if (error instanceof DisconnectionError) return error;
+    if (this.#context.dialect.isDisconnect?.(error, connection) === true) {
+      return new InvalidatePoolError(
+        `Pre-ping found connection ${this.#label} disconnected`,
+        { cause: error },
+      );
+    }
+    return error;
   }
 
   /**
@@ -265,7 +306,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   prepare(): void | Promise<void> {
     if (this.#opening !== null) return this.#opening;
     const connection = this.#connection;
-    if (connection === null) return this.reopen();
+    if (connection === null) return this.open();
     if (this.#context.dialect.isClosed?.(connection) === true) {
       return this.#replaceClosed();
     }
@@ -274,10 +315,13 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     return this.#replace(reason);
   }
 
-  /** Starts a new `info` lifetime and opens a new connection on the entry. */
-  reopen(): Promise<void> {
+  /**
+   * Opens a new connection on the entry (which has none), in a new `info`
+   * lifetime; checkouts that need the entry meanwhile share this open.
+   */
+  open(): Promise<void> {
     this.#info.clear();
-    const pending = this.#open().finally(() => {
+    const pending = this.#openConnection().finally(() => {
       this.#opening = null;
     });
     this.#opening = pending;
@@ -302,13 +346,13 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
 
   // ------------------------------------------------------------- lifecycle
 
-  async #open(): Promise<void> {
+  async #openConnection(): Promise<void> {
     const context = this.#context;
     this.#connection = null;
     this.#openedAt = context.now();
     let connection: C;
     try {
-      const made = this.#create();
+      const made = context.createDriver(this);
       connection = isPromise(made) ? await made : made;
     } catch (error) {
       context.log.debug(`Error on connect(): ${errorText(error)}`, { error });
@@ -333,64 +377,6 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   }
 
   /**
-   * Calls the creator: a connection, or a promise of one bounded by
-   * `connectTimeoutMs`. A thenable that is not a native promise is adopted;
-   * a result that is not an object or a function is a `TypeError`.
-   */
-  #create(): C | Promise<C> {
-    const context = this.#context;
-    const made: unknown = context.creator(this);
-    if (!isThenable(made)) return checkCreated<C>(made);
-    const pending = Promise.resolve(made);
-    const timeoutMs = context.connectTimeoutMs;
-    if (timeoutMs === null) return pending.then((c) => checkCreated<C>(c));
-    return new Promise<C>((resolve, reject) => {
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        reject(
-          new ConnectTimeoutError(
-            `${context.log.className}: creating a connection took longer than connectTimeoutMs (${timeoutMs} ms)`,
-            { timeoutMs },
-          ),
-        );
-        pending.then((late) => this.#closeLate(late), ignore);
-      }, timeoutMs);
-      pending.then(
-        (created) => {
-          if (timedOut) return;
-          clearTimeout(timer);
-          try {
-            resolve(checkCreated<C>(created));
-          } catch (error) {
-            reject(error);
-          }
-        },
-        (error: unknown) => {
-          if (timedOut) return;
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
-  }
-
-  /** A connection that arrived after its creation timed out: closed, never handed out. */
-  #closeLate(late: unknown): void {
-    let connection: C;
-    try {
-      connection = checkCreated<C>(late);
-    } catch {
-      return;
-    }
-    const context = this.#context;
-    context.log.warn(
-      `A connection arrived after connectTimeoutMs (${context.connectTimeoutMs} ms) had run out; closing it`,
-    );
-    void context.closeDriver(connection, "<late>", true);
-  }
-
-  /**
    * Replaces a connection whose session the driver has seen end: a hard
    * invalidation of this entry alone (the rest of the pool is untouched),
    * then a new connection.
@@ -403,14 +389,14 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
       `Connection ${this.#label} was closed by the server or the network; replacing it`,
     );
     await this.invalidate(error);
-    await this.reopen();
+    await this.open();
   }
 
   /** Replaces a stale connection: `close` event, terminate, open (no `invalidate` event). */
   async #replace(reason: string): Promise<void> {
     this.#context.log.info(`Connection ${this.#label} ${reason}; recycling`);
     await this.#closeConnection(true);
-    await this.reopen();
+    await this.open();
   }
 
   /**

@@ -24,7 +24,7 @@ import {
   LEGACY_EVENTS,
 } from "./_options.ts";
 import { findPoolClass, poolInternals } from "./_pool_classes.ts";
-import { PoolCore } from "./_pool_core.ts";
+import { Engine } from "./_engine.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 
 export type { Creator } from "./connection.ts";
@@ -194,7 +194,7 @@ export interface ConnectOptions {
  * ```
  */
 export abstract class Pool<C> implements AsyncDisposable {
-  readonly #core: PoolCore<C>;
+  readonly #engine: Engine<C>;
   readonly #creator: Creator<C>;
   readonly #options: Record<string, unknown>;
   readonly #listeners: InstanceListeners;
@@ -202,8 +202,8 @@ export abstract class Pool<C> implements AsyncDisposable {
   readonly #loggingName: string | undefined;
 
   static {
-    poolInternals.core = <T>(pool: object): PoolCore<T> =>
-      (pool as Pool<T>).#core;
+    poolInternals.engine = <T>(pool: object): Engine<T> =>
+      (pool as Pool<T>).#engine;
   }
 
   /**
@@ -246,7 +246,7 @@ export abstract class Pool<C> implements AsyncDisposable {
       common.logger,
       common.echo,
     );
-    this.#core = new PoolCore<C>(
+    this.#engine = new Engine<C>(
       {
         creator,
         dialect: common.dialect,
@@ -260,12 +260,8 @@ export abstract class Pool<C> implements AsyncDisposable {
       },
       log,
       this.#listeners,
+      (host) => spec.makePolicy(host, record),
     );
-    this.#core.policy = spec.makePolicy(
-      this.#core as PoolCore<unknown>,
-      record,
-      className,
-    ) as PoolCore<C>["policy"];
     for (const [event, listener] of common.events) {
       this.#listeners.add(event, listener);
     }
@@ -291,7 +287,7 @@ export abstract class Pool<C> implements AsyncDisposable {
    * ```
    */
   connect(options?: ConnectOptions): Promise<PoolProxiedConnection<C>> {
-    return this.#core.connect(options?.signal);
+    return this.#engine.connect(options?.signal);
   }
 
   /**
@@ -311,7 +307,7 @@ export abstract class Pool<C> implements AsyncDisposable {
    * ```
    */
   dispose(): Promise<void> {
-    return this.#core.policy.dispose();
+    return this.#engine.dispose();
   }
 
   /**
@@ -331,7 +327,7 @@ export abstract class Pool<C> implements AsyncDisposable {
    * ```
    */
   recreate(): this {
-    this.#core.log.info("Pool recreating");
+    this.#engine.log.info("Pool recreating");
     const { events: _events, listeners: _listeners, ...options } =
       this.#options;
     const make = this.constructor as new (
@@ -354,7 +350,7 @@ export abstract class Pool<C> implements AsyncDisposable {
    * ```
    */
   status(): string {
-    return this.#core.policy.status();
+    return this.#engine.policy.status();
   }
 
   /**
@@ -387,7 +383,7 @@ export abstract class Pool<C> implements AsyncDisposable {
       openedAt = proxyInternals.entry(connection as ProxiedConnection<C>)
         .openedAt;
     }
-    this.#core.context.invalidatePool(openedAt);
+    this.#engine.context.invalidatePool(openedAt);
     if (connection?.isValid) await connection.invalidate(error);
   }
 
@@ -511,6 +507,6 @@ export abstract class Pool<C> implements AsyncDisposable {
 
   /** The class and dialect names, e.g. `AsyncAdaptedQueuePool(default)`; never credentials. */
   toString(): string {
-    return `${this.constructor.name}(${this.#core.dialect.name})`;
+    return `${this.constructor.name}(${this.#engine.context.dialect.name})`;
   }
 }

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { type Pool, POOL_EVENT_NAMES, QueuePool } from "../mod.ts";
 import type { PoolResetState } from "./events.ts";
 import { poolInternals } from "./_pool_classes.ts";
-import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
+import {
+  type ProxiedConnection,
+  proxyInternals,
+} from "./_proxied_connection.ts";
 import {
   type FakeConnection,
   FakeDriver,
@@ -352,76 +355,6 @@ Deno.test("rollback mode skips the rollback when dialect.inTransaction() returns
   assert.equal(rec.names().filter((n) => n === "reset#1").length, 2);
 });
 
-Deno.test("(internal) a return with transactionWasReset: true in rollback mode skips the rollback (#77)", async () => {
-  const driver = new FakeDriver();
-  const { logger, lines } = recordingLogger();
-  await using pool = new QueuePool(driver.creator, {
-    dialect: driver.dialect,
-    echo: "debug",
-    logger,
-  });
-  const proxy = await pool.connect();
-  assert.ok(proxy instanceof ProxiedConnection);
-  const core = poolInternals.core<FakeConnection>(pool);
-  const entry = proxyInternals.entry(proxy);
-  const conn = proxy.dbapiConnection!;
-  const rec = recordEvents(pool);
-  lines.length = 0;
-  proxyInternals.finish(proxy); // as close() does before releasing
-  await core.release(proxy, entry, conn, false, true);
-  assert.deepEqual(conn.calls, []);
-  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
-    ["debug", "Connection <FakeConnection #1> being returned to pool"],
-    [
-      "debug",
-      "Connection <FakeConnection #1> reset, transaction already reset",
-    ],
-  ]);
-  assert.deepEqual(rec.names(), ["reset#1", "checkin#1"]);
-  assert.deepEqual(rec.events[0]!.args[2], {
-    transactionWasReset: true,
-    terminateOnly: false,
-    asyncioSafe: true,
-  });
-  assert.equal(pool.checkedIn(), 1);
-  assert.equal(pool.checkedOut(), 0);
-});
-
-Deno.test("(internal) a return with transactionWasReset: true and no listeners or echo still skips the rollback (#77)", async () => {
-  const driver = new FakeDriver();
-  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
-  const proxy = await pool.connect();
-  const core = poolInternals.core<FakeConnection>(pool);
-  const entry = proxyInternals.entry(
-    proxy as ProxiedConnection<FakeConnection>,
-  );
-  const conn = proxy.dbapiConnection!;
-  proxyInternals.finish(proxy as ProxiedConnection<FakeConnection>);
-  await core.release(
-    proxy as ProxiedConnection<FakeConnection>,
-    entry,
-    conn,
-    false,
-    true,
-  );
-  assert.deepEqual(conn.calls, []);
-  assert.equal(pool.checkedIn(), 1);
-});
-
-Deno.test("(internal) a return with transactionWasReset: true in commit mode still commits", async () => {
-  const driver = new FakeDriver();
-  await using pool = new QueuePool(driver.creator, {
-    dialect: driver.dialect,
-    resetOnReturn: "commit",
-  });
-  const proxy = await pool.connect() as ProxiedConnection<FakeConnection>;
-  const core = poolInternals.core<FakeConnection>(pool);
-  const conn = proxy.dbapiConnection!;
-  proxyInternals.finish(proxy);
-  await core.release(proxy, proxyInternals.entry(proxy), conn, false, true);
-  assert.deepEqual(conn.calls, ["commit"]);
-});
-
 Deno.test("proxy.close() twice: the second call is a no-op (#22)", async () => {
   const driver = new FakeDriver();
   await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
@@ -447,14 +380,14 @@ Deno.test("(internal) a second return of the same entry is ignored with a double
     logger,
   });
   const proxy = await pool.connect() as ProxiedConnection<FakeConnection>;
-  const core = poolInternals.core<FakeConnection>(pool);
+  const core = poolInternals.engine<FakeConnection>(pool).returns;
   const entry = proxyInternals.entry(proxy);
   const conn = proxy.dbapiConnection!;
   const rec = recordEvents(pool);
   proxyInternals.finish(proxy);
-  await core.release(proxy, entry, conn, false);
+  await core.checkin(proxy, entry, conn, false);
   assert.equal(pool.checkedIn(), 1);
-  await core.release(proxy, entry, conn, false);
+  await core.checkin(proxy, entry, conn, false);
   assert.deepEqual(lines.map((l) => [l.level, l.line]), [
     ["warn", `Double checkin attempted on ${String(entry)}`],
   ]);

@@ -580,8 +580,8 @@ Deno.test("QueuePool ignores an internal second return of an entry with a warnin
   const driverConnection = conn.dbapiConnection!;
   const entry = proxyInternals.entry(conn as ProxiedConnection<FakeConnection>);
   await conn.close();
-  const core = poolInternals.core<FakeConnection>(pool);
-  await core.release(
+  const core = poolInternals.engine<FakeConnection>(pool).returns;
+  await core.checkin(
     conn as ProxiedConnection<FakeConnection>,
     entry,
     driverConnection,
