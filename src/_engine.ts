@@ -31,24 +31,12 @@ import {
 import { Checkin } from "./_checkin.ts";
 import type { InstanceListeners } from "./_listeners.ts";
 import { errorText, type PoolLog } from "./_log.ts";
+import type { CommonOptions } from "./_options.ts";
 import type { Policy, PolicyHost } from "./_policy.ts";
 import { PoolContext } from "./_pool_context.ts";
 import { PoolEntry } from "./_pool_entry.ts";
 import { isPromise, raceAbort } from "./_promises.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
-
-/** The normalised options every pool has. */
-export interface EngineConfig<C> {
-  readonly creator: Creator<C>;
-  readonly dialect: Dialect<C>;
-  readonly resetOnReturn: "rollback" | "commit" | null;
-  readonly recycleMs: number | null;
-  readonly prePing: boolean;
-  readonly clock: () => number;
-  readonly clockIsDefault: boolean;
-  readonly connectTimeoutMs: number | null;
-  readonly validationTimeoutMs: number | null;
-}
 
 /** What a pool's engine checks out: the proxy. */
 export type Checkout<C> = ProxiedConnection<C>;
@@ -66,8 +54,6 @@ const RECONNECTS = 2;
 export class Engine<C> implements EngineHost<C> {
   readonly log: PoolLog;
   readonly clock: () => number;
-  /** `true` with the real clock: waits may then stamp deadlines lazily. */
-  readonly clockIsDefault: boolean;
   /** What every entry of this pool shares. */
   readonly context: PoolContext<C>;
   /** Where this pool's entries come from and go back to. */
@@ -80,34 +66,37 @@ export class Engine<C> implements EngineHost<C> {
   #generation = 0;
 
   /**
+   * @param options The pool's normalised options, as its class's table
+   *   made them.
    * @param makePolicy Builds the class's policy; called once, here.
    */
   constructor(
-    config: EngineConfig<C>,
+    creator: Creator<C>,
+    options: CommonOptions,
     log: PoolLog,
     events: InstanceListeners,
     makePolicy: (host: EngineHost<C>) => EnginePolicy<C>,
   ) {
     this.log = log;
-    this.clock = config.clock;
-    this.clockIsDefault = config.clockIsDefault;
+    this.clock = options.clock;
     this.#events = events;
-    this.#prePing = config.prePing;
+    this.#prePing = options.prePing;
     this.context = new PoolContext({
-      creator: config.creator,
-      dialect: config.dialect,
+      creator,
+      // The options are checked once for every connection type.
+      dialect: options.dialect as Dialect<C>,
       log,
       events,
-      clock: config.clock,
-      recycleMs: config.recycleMs,
-      connectTimeoutMs: config.connectTimeoutMs,
-      validationTimeoutMs: config.validationTimeoutMs,
+      clock: options.clock,
+      recycleMs: options.recycleMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      validationTimeoutMs: options.validationTimeoutMs,
     });
     this.policy = makePolicy(this);
     this.returns = new Checkin(
       this.context,
       this.policy,
-      config.resetOnReturn,
+      options.resetOnReturn,
     );
   }
 

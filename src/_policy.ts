@@ -31,8 +31,6 @@ export interface PolicyHost<C, P> {
   readonly log: PoolLog;
   /** The pool's clock, in milliseconds (deadlines of waiting checkouts). */
   readonly clock: () => number;
-  /** `true` with the real clock: waits may then stamp deadlines lazily. */
-  readonly clockIsDefault: boolean;
   /** A new entry, with no connection yet. */
   newEntry(): PoolEntry<C>;
   /**

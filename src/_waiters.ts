@@ -86,7 +86,8 @@ export class WaiterQueue<T> {
   readonly #onExpireBatch = (): void => this.#expireBatch();
   /** The first waiter whose deadline is not stamped yet; the rest of the queue after it is unstamped too. */
   #unstamped: Waiter<T> | null = null;
-  #stampQueued = false;
+  /** A batch of {@linkcode WaiterQueue.waitLazily} waiters is joining; its stamp is queued. */
+  #batchOpen = false;
   #stampTimeoutMs = 0;
   readonly #onStamp = (): void => this.#stamp();
 
@@ -119,6 +120,43 @@ export class WaiterQueue<T> {
    *   from one waiter to the next.
    */
   wait(signal: AbortSignal | undefined, deadline: number): Promise<T> {
+    const promise = this.#enqueue(signal, deadline);
+    if (deadline < this.#timerDue) this.#arm(deadline);
+    return promise;
+  }
+
+  /**
+   * Queues a waiter whose deadline is `timeoutMs` after its arrival, read on
+   * the queue's clock, whatever clock that is, with few readings: the first
+   * waiter of a batch reads the clock as it joins; the waiters that join
+   * after it, before the current microtasks have run, share one reading
+   * taken in a microtask queued behind them. A waiter is therefore never
+   * rejected before `timeoutMs` have passed since it joined, and is exact
+   * whenever the clock did not move while its batch joined (a fake clock
+   * moved only between awaits); otherwise it may wait longer by the time
+   * the microtasks of its batch took. Every waiter of a queue must use the
+   * same `timeoutMs`, and this or {@linkcode wait}, not both.
+   *
+   * @param signal Aborting it rejects the waiter with `signal.reason`.
+   * @param timeoutMs Milliseconds the waiter may wait (finite).
+   */
+  waitLazily(signal: AbortSignal | undefined, timeoutMs: number): Promise<T> {
+    if (this.#batchOpen) {
+      const promise = this.#enqueue(signal, NaN);
+      this.#unstamped ??= this.#tail;
+      return promise;
+    }
+    this.#batchOpen = true;
+    this.#stampTimeoutMs = timeoutMs;
+    queueMicrotask(this.#onStamp);
+    const now = this.#clock();
+    const deadline = now + timeoutMs;
+    const promise = this.#enqueue(signal, deadline);
+    if (deadline < this.#timerDue) this.#arm(deadline, now);
+    return promise;
+  }
+
+  #enqueue(signal: AbortSignal | undefined, deadline: number): Promise<T> {
     const waiter = new Waiter<T>(deadline);
     binding = waiter as Waiter<unknown>;
     const promise = new Promise<T>(bindResolvers);
@@ -130,44 +168,22 @@ export class WaiterQueue<T> {
     this.#tail = waiter;
     this.#length++;
     if (signal !== undefined) this.#joinGroup(waiter, signal);
-    if (deadline < this.#timerDue) this.#arm(deadline);
     return promise;
   }
 
-  /**
-   * Queues a waiter whose deadline is `timeoutMs` after a clock reading
-   * taken in a microtask after it joined: one reading stamps every waiter
-   * that joined in the meantime, instead of one reading per waiter. The
-   * reading is never earlier than the waiter's arrival, so it never waits
-   * less than `timeoutMs`; it may wait longer by the time the current
-   * microtasks take to run. Every waiter of a queue must use the same
-   * `timeoutMs`, and this or {@linkcode wait}, not both.
-   *
-   * @param signal Aborting it rejects the waiter with `signal.reason`.
-   * @param timeoutMs Milliseconds the waiter may wait (finite).
-   */
-  waitLazily(signal: AbortSignal | undefined, timeoutMs: number): Promise<T> {
-    this.#stampTimeoutMs = timeoutMs;
-    const promise = this.wait(signal, NaN);
-    this.#unstamped ??= this.#tail;
-    if (!this.#stampQueued) {
-      this.#stampQueued = true;
-      queueMicrotask(this.#onStamp);
-    }
-    return promise;
-  }
-
+  /** Ends a batch: one reading stamps the waiters that joined after its first. */
   #stamp(): void {
-    this.#stampQueued = false;
+    this.#batchOpen = false;
     if (this.#unstamped === null) return;
-    const deadline = this.#clock() + this.#stampTimeoutMs;
+    const now = this.#clock();
+    const deadline = now + this.#stampTimeoutMs;
     for (let w: Waiter<T> | null = this.#unstamped; w !== null; w = w.next) {
       w.deadline = deadline;
     }
     this.#unstamped = null;
     const head = this.#head;
     if (head !== null && head.deadline < this.#timerDue) {
-      this.#arm(head.deadline);
+      this.#arm(head.deadline, now);
     }
   }
 
@@ -276,14 +292,18 @@ export class WaiterQueue<T> {
     }
   }
 
-  #arm(due: number): void {
+  /** Arms the deadline timer for `due`; `now` is a clock reading just taken, if any. */
+  #arm(due: number, now?: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (due === Infinity) {
       this.#timer = undefined;
       this.#timerDue = Infinity;
       return;
     }
-    const delay = Math.min(Math.max(due - this.#clock(), 0), MAX_TIMER_DELAY);
+    const delay = Math.min(
+      Math.max(due - (now ?? this.#clock()), 0),
+      MAX_TIMER_DELAY,
+    );
     this.#timerDue = due;
     this.#timer = setTimeout(this.#onTimer, delay);
   }

@@ -257,7 +257,7 @@ Deno.test("WaiterQueue.waitLazily() stamps a whole batch with one clock reading 
     () => queue.waitLazily(undefined, 50),
   );
   const settled = Promise.allSettled(waits);
-  assert.equal(reads, 0, "no reading while the waiters join");
+  assert.equal(reads, 1, "only the first waiter reads the clock as it joins");
   now = 7; // time passes before the stamp: it must not be earlier than the arrivals
   await Promise.resolve();
   assert.ok(
@@ -390,4 +390,19 @@ Deno.test("WaiterQueue does not expire a waiter that joined during a storm with 
   assert.equal(late.settled, false);
   assert.equal(queue.grant("served"), true);
   assert.equal(await late.promise, "served");
+});
+
+Deno.test("WaiterQueue.waitLazily() on an injected clock: the first waiter of a batch is stamped at its arrival, the rest never earlier than theirs", async () => {
+  const clock = new FakeClock();
+  const queue = new WaiterQueue<string>(clock.fn, makeTimeout);
+  const first = watch(queue.waitLazily(undefined, 10));
+  clock.advance(4); // before the batch's stamp
+  const second = watch(queue.waitLazily(undefined, 10));
+  await Promise.resolve(); // the stamp: the second waiter's deadline is 4 + 10
+  clock.advance(6); // 10: the first waiter's deadline, from its arrival
+  await assert.rejects(first.promise, Timeout);
+  assert.equal(second.settled, false);
+  clock.advance(4); // 14
+  await assert.rejects(second.promise, Timeout);
+  assert.equal(queue.length, 0);
 });

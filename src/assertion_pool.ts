@@ -7,7 +7,7 @@
 
 import { AssertionPoolError } from "./errors.ts";
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
-import { checkBoolean } from "./_options.ts";
+import { booleanOption, COMMON_OPTIONS, type OptionTable } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
 import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
@@ -128,7 +128,10 @@ export class AssertionPool<C> extends Pool<C> {
 }
 
 registerPoolClass(AssertionPool, {
-  keys: ["storeTraceback"],
+  options: {
+    ...COMMON_OPTIONS,
+    storeTraceback: booleanOption(true),
+  } as const satisfies OptionTable<AssertionPoolOptions<unknown>>,
   makePolicy: (host, options) =>
-    new AssertionPolicy(host, checkBoolean(options, "storeTraceback", true)),
+    new AssertionPolicy(host, options.storeTraceback),
 });

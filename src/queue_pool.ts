@@ -8,7 +8,14 @@
 import { PoolTimeoutError, type PoolTimeoutErrorOptions } from "./errors.ts";
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { Deque } from "./_deque.ts";
-import { checkBoolean, checkNullableNumber, checkNumber } from "./_options.ts";
+import {
+  booleanOption,
+  COMMON_OPTIONS,
+  type Normalised,
+  nullableNumberOption,
+  numberOption,
+  type OptionTable,
+} from "./_options.ts";
 import { poolInternals, registerPoolClass } from "./_pool_classes.ts";
 import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
@@ -63,6 +70,17 @@ export interface QueuePoolOptions<C> extends PoolOptions<C> {
   useLifo?: boolean;
 }
 
+/** The options of {@linkcode AsyncAdaptedQueuePool}, in the order they are checked. */
+const QUEUE_POOL_OPTIONS = {
+  ...COMMON_OPTIONS,
+  poolSize: numberOption(5, 0, true),
+  maxOverflow: numberOption(10, -1, true),
+  timeoutMs: nullableNumberOption(30_000, 0),
+  useLifo: booleanOption(false),
+} as const satisfies OptionTable<QueuePoolOptions<unknown>>;
+
+type QueuePoolSettings = Normalised<typeof QUEUE_POOL_OPTIONS>;
+
 /** The queue pool's policy: idle deque, overflow counter, FIFO waiters. */
 class QueuePolicy<C, P> implements Policy<C, P> {
   readonly #host: PolicyHost<C, P>;
@@ -81,18 +99,13 @@ class QueuePolicy<C, P> implements Policy<C, P> {
   /** Live entries minus `poolSize` (SQLAlchemy's `_overflow`). */
   overflowCount: number;
 
-  constructor(
-    host: PolicyHost<C, P>,
-    poolSize: number,
-    maxOverflow: number,
-    timeoutMs: number | null,
-    useLifo: boolean,
-  ) {
+  constructor(host: PolicyHost<C, P>, options: QueuePoolSettings) {
+    const { poolSize, maxOverflow } = options;
     this.#host = host;
     this.poolSize = poolSize;
     this.maxOverflow = maxOverflow;
-    this.timeoutMs = timeoutMs;
-    this.#useLifo = useLifo;
+    this.timeoutMs = options.timeoutMs;
+    this.#useLifo = options.useLifo;
     this.#unbounded = poolSize === 0 || maxOverflow === -1;
     this.overflowCount = -poolSize;
     this.#waiters = new WaiterQueue(host.clock, () => this.#timeoutError());
@@ -129,12 +142,7 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     const timeoutMs = this.timeoutMs;
     if (timeoutMs === 0) throw this.#timeoutError();
     if (timeoutMs === null) return this.#waiters.wait(signal, Infinity);
-    // With the real clock, one reading stamps a whole batch of waiters
-    // (never earlier than their arrival); an injected clock is read exactly.
-    if (this.#host.clockIsDefault) {
-      return this.#waiters.waitLazily(signal, timeoutMs);
-    }
-    return this.#waiters.wait(signal, this.#host.clock() + timeoutMs);
+    return this.#waiters.waitLazily(signal, timeoutMs);
   }
 
   /**
@@ -325,14 +333,8 @@ export class AsyncAdaptedQueuePool<C> extends Pool<C> {
 }
 
 registerPoolClass(AsyncAdaptedQueuePool, {
-  keys: ["poolSize", "maxOverflow", "timeoutMs", "useLifo"],
-  makePolicy(host, options) {
-    const poolSize = checkNumber(options, "poolSize", 5, 0, true);
-    const maxOverflow = checkNumber(options, "maxOverflow", 10, -1, true);
-    const timeoutMs = checkNullableNumber(options, "timeoutMs", 30_000, 0);
-    const useLifo = checkBoolean(options, "useLifo", false);
-    return new QueuePolicy(host, poolSize, maxOverflow, timeoutMs, useLifo);
-  },
+  options: QUEUE_POOL_OPTIONS,
+  makePolicy: (host, options) => new QueuePolicy(host, options),
 });
 
 export { AsyncAdaptedQueuePool as QueuePool };

@@ -34,7 +34,7 @@ import {
   Pool,
   type PoolOptions,
 } from "./pool.ts";
-import { checkNumber } from "./_options.ts";
+import { COMMON_OPTIONS, numberOption, type OptionTable } from "./_options.ts";
 import { poolInternals, registerPoolClass } from "./_pool_classes.ts";
 import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
@@ -270,9 +270,11 @@ export class SingletonContextPool<C> extends Pool<C> {
 }
 
 registerPoolClass(SingletonContextPool, {
-  keys: ["poolSize"],
-  makePolicy: (host, options) =>
-    new SingletonPolicy(host, checkNumber(options, "poolSize", 5, 1, true)),
+  options: {
+    ...COMMON_OPTIONS,
+    poolSize: numberOption(5, 1, true),
+  } as const satisfies OptionTable<SingletonContextPoolOptions<unknown>>,
+  makePolicy: (host, options) => new SingletonPolicy(host, options.poolSize),
 });
 
 export { SingletonContextPool as SingletonThreadPool };

@@ -5,6 +5,7 @@
  */
 
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
+import { COMMON_OPTIONS } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
 import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
@@ -135,6 +136,6 @@ export class StaticPool<C> extends Pool<C> {
 }
 
 registerPoolClass(StaticPool, {
-  keys: [],
+  options: COMMON_OPTIONS,
   makePolicy: (host) => new StaticPolicy(host),
 });
