@@ -75,7 +75,7 @@ export class Checkin<C> implements ProxyOwner<C> {
    * connection, if any, was invalidated where it failed); any other entry
    * is invalidated, checked in empty, and released.
    */
-  async failed(
+  async checkoutFailed(
     entry: PoolEntry<C>,
     error: unknown,
     proxy: ProxiedConnection<C> | null,

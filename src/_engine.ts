@@ -38,14 +38,11 @@ import { PoolEntry } from "./_pool_entry.ts";
 import { isPromise, raceAbort } from "./_promises.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 
-/** What a pool's engine checks out: the proxy. */
-export type Checkout<C> = ProxiedConnection<C>;
-
 /** The policy of one pool, as its engine sees it. */
-export type EnginePolicy<C> = Policy<C, Checkout<C>>;
+export type EnginePolicy<C> = Policy<C, ProxiedConnection<C>>;
 
 /** What the engine gives its policy. */
-export type EngineHost<C> = PolicyHost<C, Checkout<C>>;
+export type EngineHost<C> = PolicyHost<C, ProxiedConnection<C>>;
 
 /** Reconnects allowed by one checkout's validation loop (SQLAlchemy's count). */
 const RECONNECTS = 2;
@@ -122,11 +119,11 @@ export class Engine<C> implements EngineHost<C> {
   // -------------------------------------------------------------- checkout
 
   /** `pool.connect()`: an entry from the policy, checked out. */
-  connect(signal: AbortSignal | undefined): Promise<Checkout<C>> {
+  connect(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
     if (signal !== undefined && signal.aborted) {
       return Promise.reject(signal.reason);
     }
-    let got: PoolEntry<C> | Promise<Checkout<C>>;
+    let got: PoolEntry<C> | Promise<ProxiedConnection<C>>;
     try {
       got = this.policy.acquire(signal);
     } catch (error) {
@@ -147,7 +144,7 @@ export class Engine<C> implements EngineHost<C> {
   checkout(
     entry: PoolEntry<C>,
     signal: AbortSignal | undefined,
-  ): Checkout<C> | Promise<Checkout<C>> {
+  ): ProxiedConnection<C> | Promise<ProxiedConnection<C>> {
     entry.beginUse(this.#generation);
     if (!this.#prePing && this.#events.compiled.checkout.length === 0) {
       const connection = entry.readyConnection();
@@ -177,7 +174,7 @@ export class Engine<C> implements EngineHost<C> {
     );
   }
 
-  #deliver(entry: PoolEntry<C>, connection: C): Checkout<C> {
+  #deliver(entry: PoolEntry<C>, connection: C): ProxiedConnection<C> {
     entry.markCheckedOut();
     const proxy = new ProxiedConnection(this.returns, entry, connection);
     this.returns.track(proxy);
@@ -189,7 +186,7 @@ export class Engine<C> implements EngineHost<C> {
     return proxy;
   }
 
-  async #checkoutSlow(entry: PoolEntry<C>): Promise<Checkout<C>> {
+  async #checkoutSlow(entry: PoolEntry<C>): Promise<ProxiedConnection<C>> {
     let connection: C | null;
     try {
       const ready = entry.prepare();
@@ -200,7 +197,7 @@ export class Engine<C> implements EngineHost<C> {
         throw new InvalidRequestError("This connection is closed");
       }
     } catch (error) {
-      await this.returns.failed(entry, error, null);
+      await this.returns.checkoutFailed(entry, error, null);
       throw error;
     }
     const proxy = this.#deliver(entry, connection);
@@ -209,7 +206,7 @@ export class Engine<C> implements EngineHost<C> {
         await this.#validate(proxy, entry);
       } catch (error) {
         if (!proxyInternals.isFinished(proxy)) {
-          await this.returns.failed(entry, error, proxy);
+          await this.returns.checkoutFailed(entry, error, proxy);
         }
         throw error;
       }
@@ -225,7 +222,10 @@ export class Engine<C> implements EngineHost<C> {
    * connection is closed". A connection opened during this checkout is
    * never pinged.
    */
-  async #validate(proxy: Checkout<C>, entry: PoolEntry<C>): Promise<void> {
+  async #validate(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+  ): Promise<void> {
     let reconnects = 0;
     for (;;) {
       const connection = proxy.dbapiConnection!;
