@@ -333,23 +333,6 @@ export function addClassListener(
   );
 }
 
-/**
- * Removes class-level registrations of `fn` for `event` on exactly `target`.
- */
-export function removeClassListener(
-  // deno-lint-ignore ban-types -- any class constructor.
-  target: Function,
-  event: unknown,
-  fn: unknown,
-): void {
-  checkEventName(event, "remove class-level listener");
-  for (const record of classRecords.withFn(fn) ?? []) {
-    if (record.target === target && record.event === event) {
-      removeRecord(record);
-    }
-  }
-}
-
 /** The listeners of one pool instance, plus the compiled view with the class-level ones. */
 export class InstanceListeners {
   readonly #owner: object;

@@ -78,8 +78,8 @@ export class WaiterQueue<T> {
   #groups = new Map<AbortSignal, SignalGroup<T>>();
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #timerDue = Infinity;
-  readonly #clock: () => number;
-  readonly #timeoutError: () => unknown;
+  readonly #clock: (() => number) | undefined;
+  readonly #timeoutError: (() => unknown) | undefined;
   readonly #onTimer = (): void => this.#expire();
   /** The clock reading the current expiry compares deadlines with. */
   #expireNow = 0;
@@ -91,11 +91,16 @@ export class WaiterQueue<T> {
   #stampTimeoutMs = 0;
   readonly #onStamp = (): void => this.#stamp();
 
+  /** A queue without deadlines: every wait passes `Infinity` (the semaphore's). */
+  constructor();
   /**
+   * A queue whose waiters may have deadlines.
+   *
    * @param clock The clock deadlines are measured on (milliseconds).
    * @param timeoutError Makes the rejection reason of a waiter whose deadline passed.
    */
-  constructor(clock: () => number, timeoutError: () => unknown) {
+  constructor(clock: () => number, timeoutError: () => unknown);
+  constructor(clock?: () => number, timeoutError?: () => unknown) {
     this.#clock = clock;
     this.#timeoutError = timeoutError;
   }
@@ -149,7 +154,7 @@ export class WaiterQueue<T> {
     this.#batchOpen = true;
     this.#stampTimeoutMs = timeoutMs;
     queueMicrotask(this.#onStamp);
-    const now = this.#clock();
+    const now = this.#now();
     const deadline = now + timeoutMs;
     const promise = this.#enqueue(signal, deadline);
     if (deadline < this.#timerDue) this.#arm(deadline, now);
@@ -175,7 +180,7 @@ export class WaiterQueue<T> {
   #stamp(): void {
     this.#batchOpen = false;
     if (this.#unstamped === null) return;
-    const now = this.#clock();
+    const now = this.#now();
     const deadline = now + this.#stampTimeoutMs;
     for (let w: Waiter<T> | null = this.#unstamped; w !== null; w = w.next) {
       w.deadline = deadline;
@@ -224,15 +229,6 @@ export class WaiterQueue<T> {
       this.#abortGroup(group);
     }
     return this.#length;
-  }
-
-  /** Rejects every waiter with `reason` (no pool does this today: `dispose()` keeps its waiters). */
-  rejectAll(reason: unknown): void {
-    while (this.#head !== null) {
-      const waiter = this.#head;
-      this.#unlink(waiter);
-      waiter.reject(reason);
-    }
   }
 
   #unlink(waiter: Waiter<T>): void {
@@ -292,6 +288,16 @@ export class WaiterQueue<T> {
     }
   }
 
+  /** A clock reading; only a wait with a finite deadline takes one. */
+  #now(): number {
+    if (this.#clock === undefined) {
+      throw new TypeError(
+        "Cannot wait until a deadline: this wait queue has no clock",
+      );
+    }
+    return this.#clock();
+  }
+
   /** Arms the deadline timer for `due`; `now` is a clock reading just taken, if any. */
   #arm(due: number, now?: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -301,7 +307,7 @@ export class WaiterQueue<T> {
       return;
     }
     const delay = Math.min(
-      Math.max(due - (now ?? this.#clock()), 0),
+      Math.max(due - (now ?? this.#now()), 0),
       MAX_TIMER_DELAY,
     );
     this.#timerDue = due;
@@ -317,7 +323,7 @@ export class WaiterQueue<T> {
   #expire(): void {
     this.#timer = undefined;
     this.#timerDue = Infinity;
-    this.#expireNow = this.#clock();
+    this.#expireNow = this.#now();
     this.#expireBatch();
   }
 
@@ -348,7 +354,8 @@ export class WaiterQueue<T> {
         this.#unlink(waiter);
         let reason: unknown;
         try {
-          reason = this.#timeoutError();
+          // A waiter can expire only in a queue with a clock, which has both.
+          reason = this.#timeoutError!();
         } catch (error) {
           reason = error;
         }

@@ -180,7 +180,10 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     }
   }
 
-  /** Grants freed capacity to waiting callers at once (F6). */
+  /**
+   * Grants freed capacity to waiting callers at once (upstream lets a
+   * waiter notice it only when its own timeout fires).
+   */
   #serveWaiters(): void {
     while (
       this.#waiters.settleAborted() > 0 &&
