@@ -3,13 +3,16 @@
  * it implements `ConnectionPoolEntry` and owns the lifecycle of its driver
  * connection.
  *
- * - Opening: the creator is called (bounded by `connectTimeoutMs`), then
- *   the `firstConnect`/`connect` listeners through the pool's first-connect
- *   gate. A connection whose listeners throw is invalidated at once, never
- *   stranded.
+ * - Opening: a new `info` lifetime, the creator (called by the pool's
+ *   context, bounded by `connectTimeoutMs`), then the `firstConnect` and
+ *   `connect` listeners through the pool's first-connect gate. A connection
+ *   whose listeners throw is invalidated at once, never stranded. An open
+ *   in progress is shared by every checkout that needs the entry.
  * - Staleness: at checkout a connection is replaced when it is older than
  *   `recycleMs`, older than the pool invalidation time or than its own
  *   soft invalidation, or when the driver has seen its session end.
+ * - Pre-ping: a disconnect found by the dialect's `ping()` is an
+ *   `InvalidatePoolError`, which makes the checkout replace the connection.
  * - Closing and invalidation (hard or soft), with their events.
  *
  * All of its state is `#private`: a listener that logs an entry sees its
@@ -26,6 +29,12 @@ import type { PoolContext } from "./_pool_context.ts";
 import { isPromise, withTimeout } from "./_promises.ts";
 
 const NONE: unique symbol = Symbol("none");
+
+/** The key of Deno's custom inspection (`console.log`, `Deno.inspect`). */
+const DENO_INSPECT: unique symbol = Symbol.for("Deno.customInspect");
+
+/** The key of Node's custom inspection (`console.log`, `util.inspect`). */
+const NODE_INSPECT: unique symbol = Symbol.for("nodejs.util.inspect.custom");
 
 /**
  * A pool slot. It owns at most one driver connection at a time and survives
@@ -151,6 +160,34 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   /** A short description for log lines: `<PoolEntry <conn>>`. */
   toString(): string {
     return `<PoolEntry ${this.#label}>`;
+  }
+
+  /** What `console.log(entry)` shows: the public interface, nothing of the engine's. */
+  #publicView(): ConnectionPoolEntry<C> {
+    return {
+      dbapiConnection: this.#connection,
+      driverConnection: this.#connection,
+      info: this.#info,
+      recordInfo: this.#recordInfo,
+      inUse: this.#users > 0,
+    } as ConnectionPoolEntry<C>;
+  }
+
+  /** The public interface, for Deno's `console.log()` and `Deno.inspect()`. */
+  [DENO_INSPECT](
+    inspect: (value: unknown, options: unknown) => string,
+    options: unknown,
+  ): string {
+    return `PoolEntry ${inspect(this.#publicView(), options)}`;
+  }
+
+  /** The public interface, for Node's `console.log()` and `util.inspect()`. */
+  [NODE_INSPECT](
+    _depth: number,
+    options: unknown,
+    inspect: (value: unknown, options: unknown) => string,
+  ): string {
+    return `PoolEntry ${inspect(this.#publicView(), options)}`;
   }
 
   // ------------------------------------------------------------ for the engine
