@@ -8,6 +8,10 @@
  * - One deadline timer per queue, armed for the head waiter's deadline. All
  *   waiters of one queue share the same timeout, so FIFO order is deadline
  *   order and one timer is enough.
+ * - Few clock readings for many waiters, on any clock: the first waiter of
+ *   a batch reads the clock as it joins, the rest of the batch shares one
+ *   reading taken just after it joined; no deadline is ever earlier than
+ *   `timeoutMs` after its waiter's arrival.
  * - One abort listener per distinct `AbortSignal`, whatever the number of
  *   waiters sharing it.
  * - A waiter is queued, then granted or cancelled, decided synchronously and

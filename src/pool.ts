@@ -1,5 +1,8 @@
 /**
- * The abstract {@linkcode Pool} base class and the options every pool has.
+ * The abstract {@linkcode Pool} base class: what every pool class offers
+ * (checkout, dispose, recreate, invalidation, listeners). It validates the
+ * options with its class's table and builds the engine; `PoolOptions` lives
+ * in `pool_options.ts` and is exported here too.
  *
  * @module
  */
