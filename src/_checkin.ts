@@ -18,6 +18,8 @@
  */
 
 import { DisconnectionError } from "./errors.ts";
+import type { Dialect } from "./dialect.ts";
+import type { InstanceListeners } from "./_listeners.ts";
 import { LeakGuard } from "./_leak_guard.ts";
 import type { PoolLog } from "./_log.ts";
 import type { Policy } from "./_policy.ts";
@@ -39,6 +41,8 @@ export class Checkin<C> implements ProxyOwner<C> {
   readonly #context: PoolContext<C>;
   readonly #policy: Policy<C, ProxiedConnection<C>>;
   readonly #reset: ResetOnReturn<C>;
+  readonly #events: InstanceListeners;
+  readonly #dialect: Dialect<C>;
   readonly #leaks: LeakGuard<ProxiedConnection<C>, PoolEntry<C>> =
     new LeakGuard(
       (proxy) => proxy.isDetached ? null : proxyInternals.entry(proxy),
@@ -54,6 +58,8 @@ export class Checkin<C> implements ProxyOwner<C> {
     this.#context = context;
     this.#policy = policy;
     this.#reset = new ResetOnReturn(context, resetOnReturn);
+    this.#events = context.events;
+    this.#dialect = context.dialect;
   }
 
   /** Starts watching a proxy just handed out, until it comes back. */
@@ -92,7 +98,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     await this.#invalidateQuietly(entry, error);
     entry.endUse();
     try {
-      const fired = this.#context.events.fire("checkin", null, entry);
+      const fired = this.#events.fire("checkin", null, entry);
       if (fired) await fired;
     } catch (secondary) {
       this.log.secondary(secondary);
@@ -116,10 +122,10 @@ export class Checkin<C> implements ProxyOwner<C> {
     if (connection === null) return RESOLVED;
     if (detached) return this.#reset.closeDetached(entry, connection);
     if (this.#isDoubleCheckin(entry)) return RESOLVED;
-    if (this.#context.dialect.isBusy?.(connection) === true) {
+    if (this.#dialect.isBusy?.(connection) === true) {
       return this.#checkinBusy(entry, connection);
     }
-    const compiled = this.#context.events.compiled;
+    const compiled = this.#events.compiled;
     if (
       compiled.reset.length !== 0 || compiled.checkin.length !== 0 ||
       this.log.debugOn
@@ -207,7 +213,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     if (!this.#endUse(entry)) return;
     let listenerError: unknown = NONE;
     try {
-      const fired = this.#context.events.fire("checkin", connection, entry);
+      const fired = this.#events.fire("checkin", connection, entry);
       if (fired) await fired;
     } catch (error) {
       listenerError = error;
@@ -299,7 +305,7 @@ export class Checkin<C> implements ProxyOwner<C> {
       }
     }
     try {
-      const fired = this.#context.events.fire("detach", connection, entry);
+      const fired = this.#events.fire("detach", connection, entry);
       if (fired) await fired;
     } catch (error) {
       if (first === NONE) first = error;

@@ -18,6 +18,8 @@
  */
 
 import type { PoolResetState } from "./events.ts";
+import type { Dialect } from "./dialect.ts";
+import type { PoolLog } from "./_log.ts";
 import { DisconnectionError } from "./errors.ts";
 import { reasonSuffix } from "./_log.ts";
 import type { PoolContext } from "./_pool_context.ts";
@@ -44,10 +46,14 @@ const NONE: unique symbol = Symbol("none");
 export class ResetOnReturn<C> {
   readonly #context: PoolContext<C>;
   readonly #mode: "rollback" | "commit" | null;
+  readonly #dialect: Dialect<C>;
+  readonly #log: PoolLog;
 
   constructor(context: PoolContext<C>, mode: "rollback" | "commit" | null) {
     this.#context = context;
     this.#mode = mode;
+    this.#dialect = context.dialect;
+    this.#log = context.log;
   }
 
   /**
@@ -113,7 +119,8 @@ export class ResetOnReturn<C> {
   }
 
   #action(entry: PoolEntry<C>, connection: C): void | Promise<void> {
-    const { dialect, log } = this.#context;
+    const dialect = this.#dialect;
+    const log = this.#log;
     if (this.#mode === "rollback") {
       // A connection the driver knows to be outside a transaction is not rolled back.
       if (dialect.inTransaction?.(connection) === false) return;
