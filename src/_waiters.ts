@@ -10,8 +10,8 @@
  *   order and one timer is enough.
  * - Few clock readings for many waiters, on any clock: the first waiter of
  *   a batch reads the clock as it joins, the rest of the batch shares one
- *   reading taken just after it joined; no deadline is ever earlier than
- *   `timeoutMs` after its waiter's arrival.
+ *   reading taken a few microtask turns later; no deadline is ever earlier
+ *   than `timeoutMs` after its waiter's arrival.
  * - One abort listener per distinct `AbortSignal`, whatever the number of
  *   waiters sharing it.
  * - A waiter is queued, then granted or cancelled, decided synchronously and
@@ -22,6 +22,16 @@
 
 /** Longest delay `setTimeout` takes as is; longer ones are re-armed. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * Most microtask turns the stamp of a batch of
+ * {@linkcode WaiterQueue.waitLazily} waiters waits for more of them to join.
+ * Under load the waiters arrive in waves, one per round of the connections,
+ * a few turns apart: a stamp that waits a few turns covers about two waves,
+ * so the first waiter's exact reading and the stamp together cost about one
+ * clock reading per wave.
+ */
+const STAMP_TURNS = 4;
 
 /**
  * Most waiters one expiry step rejects before it lets their handlers run
@@ -92,6 +102,8 @@ export class WaiterQueue<T> {
   #unstamped: Waiter<T> | null = null;
   /** A batch of {@linkcode WaiterQueue.waitLazily} waiters is joining; its stamp is queued. */
   #batchOpen = false;
+  /** Microtask turns the current batch's stamp may still wait. */
+  #stampTurnsLeft = 0;
   #stampTimeoutMs = 0;
   readonly #onStamp = (): void => this.#stamp();
 
@@ -138,13 +150,14 @@ export class WaiterQueue<T> {
    * Queues a waiter whose deadline is `timeoutMs` after its arrival, read on
    * the queue's clock, whatever clock that is, with few readings: the first
    * waiter of a batch reads the clock as it joins; the waiters that join
-   * after it, before the current microtasks have run, share one reading
-   * taken in a microtask queued behind them. A waiter is therefore never
-   * rejected before `timeoutMs` have passed since it joined, and is exact
-   * whenever the clock did not move while its batch joined (a fake clock
-   * moved only between awaits); otherwise it may wait longer by the time
-   * the microtasks of its batch took. Every waiter of a queue must use the
-   * same `timeoutMs`, and this or {@linkcode wait}, not both.
+   * after it share one reading taken when the batch ends, at most
+   * {@linkcode STAMP_TURNS} microtask turns later (before any timer or I/O
+   * runs). A waiter is therefore never rejected before `timeoutMs` have
+   * passed since it joined; the first of a batch is exact, and so is the
+   * rest whenever the clock did not move before the batch ended (a fake
+   * clock moved after a timer or I/O, for instance); otherwise they may wait
+   * longer by the time those microtask turns took. Every waiter of a queue
+   * must use the same `timeoutMs`, and this or {@linkcode wait}, not both.
    *
    * @param signal Aborting it rejects the waiter with `signal.reason`.
    * @param timeoutMs Milliseconds the waiter may wait (finite).
@@ -156,6 +169,7 @@ export class WaiterQueue<T> {
       return promise;
     }
     this.#batchOpen = true;
+    this.#stampTurnsLeft = STAMP_TURNS - 1;
     this.#stampTimeoutMs = timeoutMs;
     queueMicrotask(this.#onStamp);
     const now = this.#now();
@@ -180,8 +194,17 @@ export class WaiterQueue<T> {
     return promise;
   }
 
-  /** Ends a batch: one reading stamps the waiters that joined after its first. */
+  /**
+   * Ends a batch, a few microtask turns after its first waiter joined (while
+   * later waiters of the batch are still queued): one reading stamps the
+   * waiters that joined after its first.
+   */
   #stamp(): void {
+    if (this.#unstamped !== null && this.#stampTurnsLeft > 0) {
+      this.#stampTurnsLeft--;
+      queueMicrotask(this.#onStamp);
+      return;
+    }
     this.#batchOpen = false;
     if (this.#unstamped === null) return;
     const now = this.#now();

@@ -259,7 +259,7 @@ Deno.test("WaiterQueue.waitLazily() keeps stamping correct when unstamped waiter
   assert.equal(queue.grant("value"), true); // so does the next one
   await assert.rejects(first, (reason) => reason === "gone");
   assert.equal(await second, "value");
-  await Promise.resolve(); // the stamp: the third waiter's deadline is 0 + 5
+  await sleep(0); // the stamp: the third waiter's deadline is 0 + 5
   now = 5;
   await assert.rejects(third, (reason) => reason === "timeout");
   assert.equal(queue.length, 0);
@@ -375,7 +375,7 @@ Deno.test("WaiterQueue.waitLazily() on an injected clock: the first waiter of a 
   const first = watch(queue.waitLazily(undefined, 10));
   clock.advance(4); // before the batch's stamp
   const second = watch(queue.waitLazily(undefined, 10));
-  await Promise.resolve(); // the stamp: the second waiter's deadline is 4 + 10
+  await sleep(0); // the stamp: the second waiter's deadline is 4 + 10
   clock.advance(6); // 10: the first waiter's deadline, from its arrival
   await assert.rejects(first.promise, Timeout);
   assert.equal(second.settled, false);
