@@ -38,7 +38,6 @@ const NONE: unique symbol = Symbol("none");
 /** The return path of one pool. */
 export class Checkin<C> implements ProxyOwner<C> {
   readonly log: PoolLog;
-  readonly #context: PoolContext<C>;
   readonly #policy: Policy<C, ProxiedConnection<C>>;
   readonly #reset: ResetOnReturn<C>;
   readonly #events: InstanceListeners;
@@ -55,7 +54,6 @@ export class Checkin<C> implements ProxyOwner<C> {
     resetOnReturn: "rollback" | "commit" | null,
   ) {
     this.log = context.log;
-    this.#context = context;
     this.#policy = policy;
     this.#reset = new ResetOnReturn(context, resetOnReturn);
     this.#events = context.events;
