@@ -19,9 +19,38 @@
 
 import {
   POOL_EVENT_NAMES,
+  type PoolEventMap,
   type PoolEventName,
   type PoolListenerFn,
 } from "./events.ts";
+
+/** The number of arguments the listeners of event `E` receive, read from {@linkcode PoolEventMap}. */
+type ArityOf<E extends PoolEventName> = Parameters<
+  PoolEventMap<unknown>[E]
+>["length"];
+
+/**
+ * Arguments passed to each event's listeners. The type is derived from
+ * {@linkcode PoolEventMap}: a row that disagrees with the map's signature,
+ * or a missing or extra event, fails to type-check. The count matters to
+ * listeners with rest parameters, which see exactly the event's arguments.
+ */
+const ARITY: { readonly [E in PoolEventName]: ArityOf<E> } = Object.freeze({
+  firstConnect: 2,
+  connect: 2,
+  checkout: 3,
+  checkin: 2,
+  reset: 3,
+  invalidate: 3,
+  softInvalidate: 3,
+  close: 2,
+  detach: 2,
+  closeDetached: 1,
+});
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise;
+}
 
 /** One registration: a node of its list and of its signal's group. */
 export class ListenerRecord {
@@ -304,23 +333,6 @@ export function addClassListener(
   );
 }
 
-/**
- * Removes class-level registrations of `fn` for `event` on exactly `target`.
- */
-export function removeClassListener(
-  // deno-lint-ignore ban-types -- any class constructor.
-  target: Function,
-  event: unknown,
-  fn: unknown,
-): void {
-  checkEventName(event, "remove class-level listener");
-  for (const record of classRecords.withFn(fn) ?? []) {
-    if (record.target === target && record.event === event) {
-      removeRecord(record);
-    }
-  }
-}
-
 /** The listeners of one pool instance, plus the compiled view with the class-level ones. */
 export class InstanceListeners {
   readonly #owner: object;
@@ -365,12 +377,57 @@ export class InstanceListeners {
   }
 
   /** Removes a `once` record before its first call; `false` if it was already called. */
-  consumeOnce(record: ListenerRecord): boolean {
+  #consumeOnce(record: ListenerRecord): boolean {
     if (record.consumed) return false;
     record.consumed = true;
     // Already removed during this dispatch: still called, like any other.
     removeRecord(record);
     return true;
+  }
+
+  /** Whether any listener (class-level or instance) exists for `event`. */
+  has(event: PoolEventName): boolean {
+    return this.compiled[event].length > 0;
+  }
+
+  /**
+   * Calls the listeners of `event` in order, class-level first, awaiting
+   * only real promises. Returns `undefined` when every listener ran
+   * synchronously (always, when there is none), so a caller awaits only
+   * what needs awaiting. A listener's error stops the dispatch and
+   * propagates.
+   */
+  fire(
+    event: PoolEventName,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+  ): void | Promise<void> {
+    const list = this.compiled[event];
+    if (list.length === 0) return;
+    return this.#run(list, 0, ARITY[event], a, b, c);
+  }
+
+  #run(
+    list: readonly ListenerRecord[],
+    start: number,
+    arity: 1 | 2 | 3,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+  ): void | Promise<void> {
+    for (let i = start; i < list.length; i++) {
+      const record = list[i]!;
+      if (record.once && !this.#consumeOnce(record)) continue;
+      const result: unknown = arity === 1
+        ? record.fn(a)
+        : arity === 2
+        ? record.fn(a, b)
+        : record.fn(a, b, c);
+      if (isPromise(result)) {
+        return result.then(() => this.#run(list, i + 1, arity, a, b, c));
+      }
+    }
   }
 
   /** The compiled listeners, class-level first, rebuilt only when something changed. */

@@ -52,6 +52,17 @@ export class PoolLog {
     this.#emit("error", line, extra);
   }
 
+  /**
+   * Logs an error raised while cleaning up after an earlier error, which is
+   * the one the caller gets.
+   */
+  secondary(error: unknown): void {
+    this.error(
+      `Exception during cleanup after an earlier error: ${errorText(error)}`,
+      { error },
+    );
+  }
+
   #emit(
     level: "debug" | "info" | "warn" | "error",
     line: string,

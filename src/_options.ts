@@ -1,35 +1,27 @@
 /**
- * Strict validation of pool options (D10): options that are not a plain
- * object, unknown keys and wrong types throw `TypeError`, out-of-range
- * numbers `RangeError`, at construction, with a message naming the option
- * and the value received. Only own enumerable keys are read.
+ * Strict validation of pool options, one table per pool class. A table has
+ * one row per option: the function that checks a given value (or
+ * `undefined`) and returns it normalised, with its default filled in. The
+ * keys a class accepts are its table's keys, and a table is typed against
+ * the class's options interface (`satisfies`), so a row cannot be missing
+ * or extra. {@linkcode checkOptions} runs a table in its order and hands
+ * back the normalised options, which the engine and the policy take as is.
+ *
+ * Options that are not a plain object, unknown keys and wrong types throw
+ * `TypeError`, out-of-range numbers `RangeError`, at construction, with a
+ * message naming the option and the value received. Only own enumerable
+ * keys are read.
  *
  * @module
  */
 
 import { DEFAULT_DIALECT, type Dialect } from "./dialect.ts";
 import type { PoolEventName, PoolListener, PoolListenerFn } from "./events.ts";
-import type { PoolLogger } from "./logger.ts";
-import { CONSOLE_LOGGER } from "./logger.ts";
+import { CONSOLE_LOGGER, type PoolLogger } from "./logger.ts";
+import type { PoolOptions } from "./pool_options.ts";
 import { checkEventName } from "./_listeners.ts";
 
 const ACTION = "Cannot create pool";
-
-/** The option keys every pool accepts. */
-export const COMMON_KEYS: readonly string[] = [
-  "recycleMs",
-  "echo",
-  "loggingName",
-  "logger",
-  "resetOnReturn",
-  "events",
-  "listeners",
-  "dialect",
-  "prePing",
-  "clock",
-  "connectTimeoutMs",
-  "validationTimeoutMs",
-];
 
 /**
  * Constructors of built-in objects that {@linkcode describe} names by kind
@@ -112,91 +104,117 @@ export function describe(value: unknown): string {
   return String(value);
 }
 
+/** The options as given: own enumerable keys whose value is not `undefined`. */
+export type GivenOptions = Readonly<Record<string, unknown>>;
+
 /**
- * Throws `TypeError` unless `options` is `undefined` or a plain object,
- * and for keys not in `allowed`. Returns a null-prototype copy of the own
- * enumerable keys: inherited keys are never read as options.
+ * Checks one option: its value (`undefined` when not given) in, the
+ * normalised value out; throws `TypeError` or `RangeError`. `given` holds
+ * every option given, for a check that depends on another one.
  */
-export function checkKeys(
+export type Check<T> = (value: unknown, key: string, given: GivenOptions) => T;
+
+/** A table of checks, one per option. */
+export type Table = Readonly<Record<string, Check<unknown>>>;
+
+/** One check per option of `O`: no option missing, none extra. */
+export type OptionTable<O> = { readonly [K in keyof O]-?: Check<unknown> };
+
+/** The normalised options a table produces. */
+export type Normalised<T extends Table> = {
+  readonly [K in keyof T]: T[K] extends Check<infer R> ? R : never;
+};
+
+/**
+ * Validates `options` against `table`: a plain object (or `undefined`),
+ * with only the table's keys, each value checked in the table's order.
+ *
+ * @returns The options as given (a null-prototype copy, for `recreate()`)
+ *   and normalised.
+ */
+export function checkOptions<T extends Table>(
   options: unknown,
-  allowed: ReadonlySet<string>,
+  table: T,
   className: string,
-): Record<string, unknown> {
-  const record: Record<string, unknown> = Object.create(null);
-  if (options === undefined) return record;
-  if (!isPlainObject(options)) {
-    throw new TypeError(
-      `${ACTION}: options must be a plain object, received ${
-        describe(options)
-      }`,
-    );
-  }
-  for (const key of Object.keys(options)) {
-    const value = options[key];
-    if (!allowed.has(key) && value !== undefined) {
+): { given: GivenOptions; normalised: Normalised<T> } {
+  const given: Record<string, unknown> = Object.create(null);
+  if (options !== undefined) {
+    if (!isPlainObject(options)) {
       throw new TypeError(
-        `${ACTION}: unknown option "${key}" for ${className}`,
+        `${ACTION}: options must be a plain object, received ${
+          describe(options)
+        }`,
       );
     }
-    if (value !== undefined) record[key] = value;
+    for (const key of Object.keys(options)) {
+      const value = options[key];
+      if (value === undefined) continue;
+      if (!Object.hasOwn(table, key)) {
+        throw new TypeError(
+          `${ACTION}: unknown option "${key}" for ${className}`,
+        );
+      }
+      given[key] = value;
+    }
   }
-  return record;
+  const normalised: Record<string, unknown> = {};
+  for (const key of Object.keys(table)) {
+    normalised[key] = table[key]!(given[key], key, given);
+  }
+  return { given, normalised: normalised as Normalised<T> };
 }
 
-/** A number option: integer (or finite) and at least `min`. */
-export function checkNumber(
-  record: Record<string, unknown>,
-  key: string,
+/** A number option: an integer (or any finite number) of at least `min`. */
+export function numberOption(
   fallback: number,
   min: number,
   integer: boolean,
-): number {
-  const value = record[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `${ACTION}: "${key}" must be a number, received ${describe(value)}`,
-    );
-  }
-  if (
-    !Number.isFinite(value) || value < min ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw new RangeError(
-      `${ACTION}: "${key}" must be ${
-        integer ? "an integer" : "a finite number"
-      } >= ${min}, received ${describe(value)}`,
-    );
-  }
-  return value;
+): Check<number> {
+  return (value, key) => {
+    if (value === undefined) return fallback;
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `${ACTION}: "${key}" must be a number, received ${describe(value)}`,
+      );
+    }
+    if (
+      !Number.isFinite(value) || value < min ||
+      (integer && !Number.isInteger(value))
+    ) {
+      throw new RangeError(
+        `${ACTION}: "${key}" must be ${
+          integer ? "an integer" : "a finite number"
+        } >= ${min}, received ${describe(value)}`,
+      );
+    }
+    return value;
+  };
 }
 
-/** A number option that also accepts `null`. */
-export function checkNullableNumber(
-  record: Record<string, unknown>,
-  key: string,
+/** A duration or similar: a finite number of at least `min`, or `null`. */
+export function nullableNumberOption(
   fallback: number | null,
   min: number,
-): number | null {
-  if (record[key] === null) return null;
-  if (record[key] === undefined) return fallback;
-  return checkNumber(record, key, 0, min, false);
+): Check<number | null> {
+  const finite = numberOption(0, min, false);
+  return (value, key, given) => {
+    if (value === null) return null;
+    if (value === undefined) return fallback;
+    return finite(value, key, given);
+  };
 }
 
 /** A boolean option. */
-export function checkBoolean(
-  record: Record<string, unknown>,
-  key: string,
-  fallback: boolean,
-): boolean {
-  const value = record[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") {
-    throw new TypeError(
-      `${ACTION}: "${key}" must be a boolean, received ${describe(value)}`,
-    );
-  }
-  return value;
+export function booleanOption(fallback: boolean): Check<boolean> {
+  return (value, key) => {
+    if (value === undefined) return fallback;
+    if (typeof value !== "boolean") {
+      throw new TypeError(
+        `${ACTION}: "${key}" must be a boolean, received ${describe(value)}`,
+      );
+    }
+    return value;
+  };
 }
 
 /**
@@ -256,35 +274,8 @@ export function checkLegacyHooks(
   }
 }
 
-/** Common options, normalised. */
-export interface CommonOptions<C> {
-  recycleMs: number | null;
-  echo: boolean | "debug";
-  loggingName: string | undefined;
-  logger: PoolLogger;
-  resetOnReturn: "rollback" | "commit" | null;
-  events: ReadonlyArray<readonly [PoolEventName, PoolListenerFn]>;
-  listeners: ReadonlyArray<PoolListener<C>>;
-  dialect: Dialect<C>;
-  prePing: boolean;
-  clock: () => number;
-  /** `true` when no `clock` was given (the real monotonic clock). */
-  clockIsDefault: boolean;
-  connectTimeoutMs: number | null;
-  validationTimeoutMs: number | null;
-}
-
-function defaultClock(): number {
-  return performance.now();
-}
-
-/** Validates and normalises the options every pool has. */
-export function checkCommon<C>(
-  record: Record<string, unknown>,
-): CommonOptions<C> {
-  const recycleMs = checkNullableNumber(record, "recycleMs", null, 0);
-
-  const echo = record.echo ?? false;
+function checkEcho(value: unknown): boolean | "debug" {
+  const echo = value ?? false;
   if (typeof echo !== "boolean" && echo !== "debug") {
     throw new TypeError(
       `${ACTION}: "echo" must be a boolean or "debug", received ${
@@ -292,17 +283,20 @@ export function checkCommon<C>(
       }`,
     );
   }
+  return echo;
+}
 
-  const loggingName = record.loggingName;
-  if (loggingName !== undefined && typeof loggingName !== "string") {
+function checkLoggingName(value: unknown): string | undefined {
+  if (value !== undefined && typeof value !== "string") {
     throw new TypeError(
-      `${ACTION}: "loggingName" must be a string, received ${
-        describe(loggingName)
-      }`,
+      `${ACTION}: "loggingName" must be a string, received ${describe(value)}`,
     );
   }
+  return value;
+}
 
-  const logger = record.logger ?? CONSOLE_LOGGER;
+function checkLogger(value: unknown): PoolLogger {
+  const logger = value ?? CONSOLE_LOGGER;
   if (
     logger === null || typeof logger !== "object" ||
     !["debug", "info", "warn", "error"].every((level) =>
@@ -315,24 +309,26 @@ export function checkCommon<C>(
       }`,
     );
   }
+  return logger as PoolLogger;
+}
 
-  let resetOnReturn: "rollback" | "commit" | null;
-  const reset = record.resetOnReturn;
-  if (reset === undefined || reset === "rollback" || reset === true) {
-    resetOnReturn = "rollback";
-  } else if (reset === "commit") {
-    resetOnReturn = "commit";
-  } else if (reset === null || reset === false) {
-    resetOnReturn = null;
-  } else {
-    throw new TypeError(
-      `${ACTION}: "resetOnReturn" must be "rollback", "commit", true, false or null, received ${
-        describe(reset)
-      }`,
-    );
+function checkResetOnReturn(value: unknown): "rollback" | "commit" | null {
+  if (value === undefined || value === "rollback" || value === true) {
+    return "rollback";
   }
+  if (value === "commit") return "commit";
+  if (value === null || value === false) return null;
+  throw new TypeError(
+    `${ACTION}: "resetOnReturn" must be "rollback", "commit", true, false or null, received ${
+      describe(value)
+    }`,
+  );
+}
 
-  const events = record.events ?? [];
+function checkEvents(
+  value: unknown,
+): ReadonlyArray<readonly [PoolEventName, PoolListenerFn]> {
+  const events = value ?? [];
   if (!Array.isArray(events)) {
     throw new TypeError(
       `${ACTION}: "events" must be an array of [name, listener] pairs, received ${
@@ -357,8 +353,11 @@ export function checkCommon<C>(
       );
     }
   }
+  return events as ReadonlyArray<readonly [PoolEventName, PoolListenerFn]>;
+}
 
-  const listeners = record.listeners ?? [];
+function checkListeners(value: unknown): ReadonlyArray<PoolListener<unknown>> {
+  const listeners = value ?? [];
   if (
     !Array.isArray(listeners) ||
     !listeners.every((item) => item !== null && typeof item === "object")
@@ -372,11 +371,14 @@ export function checkCommon<C>(
   listeners.forEach((listener: object, index) =>
     checkLegacyHooks(listener, ACTION, `listeners[${index}].`)
   );
+  return listeners as ReadonlyArray<PoolListener<unknown>>;
+}
 
-  const dialect = record.dialect ?? DEFAULT_DIALECT;
+function checkDialect(value: unknown): Dialect<unknown> {
+  const dialect = value ?? DEFAULT_DIALECT;
   if (
     dialect === null || typeof dialect !== "object" ||
-    typeof (dialect as Dialect<C>).name !== "string"
+    typeof (dialect as Dialect<unknown>).name !== "string"
   ) {
     throw new TypeError(
       `${ACTION}: "dialect" must be an object with a string "name", received ${
@@ -385,7 +387,7 @@ export function checkCommon<C>(
     );
   }
   for (const method of DIALECT_METHODS) {
-    const member: unknown = (dialect as Dialect<C>)[method];
+    const member: unknown = (dialect as Dialect<unknown>)[method];
     if (member !== undefined && typeof member !== "function") {
       throw new TypeError(
         `${ACTION}: "dialect.${method}" must be a function, received ${
@@ -394,58 +396,79 @@ export function checkCommon<C>(
       );
     }
   }
+  return dialect as Dialect<unknown>;
+}
 
-  const prePing = checkBoolean(record, "prePing", false);
-  if (prePing && typeof (dialect as Dialect<C>).ping !== "function") {
+const checkBoolean = booleanOption(false);
+
+/** `prePing`; it needs a dialect with `ping()` (checked by the row before it). */
+function checkPrePing(
+  value: unknown,
+  key: string,
+  given: GivenOptions,
+): boolean {
+  const prePing = checkBoolean(value, key, given);
+  const dialect = (given.dialect ?? DEFAULT_DIALECT) as Dialect<unknown>;
+  if (prePing && typeof dialect.ping !== "function") {
     throw new TypeError(
-      `${ACTION}: "prePing" requires a dialect with a ping() method, received dialect "${
-        (dialect as Dialect<C>).name
-      }" without one`,
+      `${ACTION}: "prePing" requires a dialect with a ping() method, received dialect "${dialect.name}" without one`,
     );
   }
+  return prePing;
+}
 
-  const clock = record.clock ?? defaultClock;
+/** The real clock: high-resolution, monotonic, in milliseconds. */
+function monotonicClock(): number {
+  return performance.now();
+}
+
+/**
+ * The pool's one clock, for every timestamp, age and deadline: the real
+ * one, or one given (a testing aid), which is read once here to check it
+ * returns a finite number (`NaN` or `Infinity` would keep every timeout
+ * from firing).
+ */
+function checkClock(value: unknown): () => number {
+  const clock = value ?? monotonicClock;
+  if (clock === monotonicClock) return monotonicClock;
   if (typeof clock !== "function") {
     throw new TypeError(
       `${ACTION}: "clock" must be a function, received ${describe(clock)}`,
     );
   }
-  if (clock !== defaultClock) {
-    // One reading up front: a clock returning NaN or Infinity would make
-    // every deadline unreachable and every age unmeasurable.
-    const reading: unknown = clock();
-    if (typeof reading !== "number" || !Number.isFinite(reading)) {
-      throw new TypeError(
-        `${ACTION}: "clock" must return a finite number, received ${
-          describe(reading)
-        }`,
-      );
-    }
+  const reading: unknown = clock();
+  if (typeof reading !== "number" || !Number.isFinite(reading)) {
+    throw new TypeError(
+      `${ACTION}: "clock" must return a finite number, received ${
+        describe(reading)
+      }`,
+    );
   }
-
-  return {
-    recycleMs,
-    echo,
-    loggingName,
-    logger: logger as PoolLogger,
-    resetOnReturn,
-    events: events as ReadonlyArray<readonly [PoolEventName, PoolListenerFn]>,
-    listeners: listeners as ReadonlyArray<PoolListener<C>>,
-    dialect: dialect as Dialect<C>,
-    prePing,
-    clock: clock as () => number,
-    clockIsDefault: clock === defaultClock,
-    connectTimeoutMs: checkNullableNumber(
-      record,
-      "connectTimeoutMs",
-      30_000,
-      0,
-    ),
-    validationTimeoutMs: checkNullableNumber(
-      record,
-      "validationTimeoutMs",
-      5_000,
-      0,
-    ),
-  };
+  return clock as () => number;
 }
+
+/**
+ * The options every pool accepts, in the order they are checked. A new
+ * common option is a field of `PoolOptions` and a row here; the room that
+ * uses it reads it from the engine's options.
+ */
+export const COMMON_OPTIONS = {
+  recycleMs: nullableNumberOption(null, 0),
+  echo: checkEcho,
+  loggingName: checkLoggingName,
+  logger: checkLogger,
+  resetOnReturn: checkResetOnReturn,
+  events: checkEvents,
+  listeners: checkListeners,
+  dialect: checkDialect,
+  prePing: checkPrePing,
+  clock: checkClock,
+  connectTimeoutMs: nullableNumberOption(30_000, 0),
+  validationTimeoutMs: nullableNumberOption(5_000, 0),
+} as const satisfies OptionTable<PoolOptions<unknown>>;
+
+/** The checks every pool class's table starts with. */
+export type CommonTable = typeof COMMON_OPTIONS;
+
+/** The options every pool has, normalised. */
+export type CommonOptions = Normalised<CommonTable>;

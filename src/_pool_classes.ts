@@ -1,37 +1,40 @@
 /**
- * The registry that ties each pool class to its policy and its extra option
- * keys, and internal access to a pool's core, so that subclass extension
- * points stay off the public surface.
+ * The registry that ties each pool class to its option table and its
+ * policy factory, and internal access to a pool's engine, so that subclass
+ * extension points stay off the public surface.
  *
  * @module
  */
 
-import type { Policy, PoolCore } from "./_pool_core.ts";
+import type { Engine } from "./_engine.ts";
+import type { CommonTable, Normalised } from "./_options.ts";
+import type { PolicyFactory } from "./_policy.ts";
 
-/** How a pool class builds its policy. */
-export interface PoolClassSpec {
-  /** Option keys the class accepts beyond the common ones. */
-  readonly keys: readonly string[];
-  /** Validates the class's own options and makes its policy. */
-  makePolicy(
-    core: PoolCore<unknown>,
-    options: Record<string, unknown>,
-    className: string,
-  ): Policy<unknown>;
+/** What a pool class registers. */
+export interface PoolClassSpec<T extends CommonTable> {
+  /** Every option the class accepts, with its check: the common ones first. */
+  readonly options: T;
+  /** Makes the class's policy from the normalised options. */
+  readonly makePolicy: PolicyFactory<Normalised<T>>;
 }
 
 // deno-lint-ignore ban-types -- pool class constructors.
-const specs = new Map<Function, PoolClassSpec>();
+const specs = new Map<Function, PoolClassSpec<CommonTable>>();
 
 /** Registers a pool class (called once per class, at module load). */
-// deno-lint-ignore ban-types -- pool class constructors.
-export function registerPoolClass(target: Function, spec: PoolClassSpec): void {
-  specs.set(target, spec);
+export function registerPoolClass<T extends CommonTable>(
+  // deno-lint-ignore ban-types -- pool class constructors.
+  target: Function,
+  spec: PoolClassSpec<T>,
+): void {
+  specs.set(target, spec as unknown as PoolClassSpec<CommonTable>);
 }
 
 /** The spec of `target` or of its nearest registered base class. */
-// deno-lint-ignore ban-types -- pool class constructors.
-export function findPoolClass(target: Function): PoolClassSpec | undefined {
+export function findPoolClass(
+  // deno-lint-ignore ban-types -- pool class constructors.
+  target: Function,
+): PoolClassSpec<CommonTable> | undefined {
   // deno-lint-ignore ban-types -- walking the constructor chain.
   for (let cls: Function | null = target; cls !== null;) {
     const spec = specs.get(cls);
@@ -43,7 +46,7 @@ export function findPoolClass(target: Function): PoolClassSpec | undefined {
   return undefined;
 }
 
-/** Internal access to a pool's core; filled in by `Pool`'s static block. */
+/** Internal access to a pool's engine; filled in by `Pool`'s static block. */
 export const poolInternals = {} as {
-  core<C>(pool: object): PoolCore<C>;
+  engine<C>(pool: object): Engine<C>;
 };

@@ -373,3 +373,45 @@ Deno.test("a close listener that throws in entry.close(): the connection is stil
   await using again = await pool.connect();
   assert.equal(again.dbapiConnection, driver.connections[1]);
 });
+
+Deno.test("PoolEntry shows a listener that logs it its public interface only", async () => {
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
+  const seen: string[] = [];
+  pool.on("checkout", (_conn, entry) => {
+    assert.deepEqual(Reflect.ownKeys(entry), []);
+    seen.push(Deno.inspect(entry));
+    seen.push(Deno.inspect(entry, { getters: true, showHidden: true }));
+  });
+  await using _conn = await pool.connect();
+  assert.equal(seen.length, 2);
+  for (const text of seen) {
+    assert.match(text, /^PoolEntry \{/);
+    for (
+      const name of [
+        "dbapiConnection",
+        "driverConnection",
+        "info",
+        "recordInfo",
+        "inUse: true",
+      ]
+    ) {
+      assert.ok(text.includes(name), `${name} missing from ${text}`);
+    }
+    for (
+      const internal of [
+        "users",
+        "label",
+        "openedAt",
+        "skipNextPing",
+        "softInvalidatedAt",
+        "neverCheckedOut",
+        "generation",
+        "opening",
+        "context",
+      ]
+    ) {
+      assert.ok(!text.includes(internal), `${internal} shown in ${text}`);
+    }
+  }
+});

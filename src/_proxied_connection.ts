@@ -1,16 +1,51 @@
 /**
- * One checkout, {@linkcode ProxiedConnection}: implements `PoolProxiedConnection`.
+ * One checkout, {@linkcode ProxiedConnection} (SQLAlchemy's
+ * `_ConnectionFairy`): implements `PoolProxiedConnection`. It holds the
+ * connection it was handed, its entry, and whether it was closed or
+ * detached; what returning, detaching or invalidating does is its
+ * {@linkcode ProxyOwner}'s business (the engine), which it calls through
+ * that small interface only.
  *
  * @module
  */
 
 import type { InvalidateOptions, PoolProxiedConnection } from "./connection.ts";
-import type { PoolCore } from "./_pool_core.ts";
+import type { PoolLog } from "./_log.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
+import { RESOLVED } from "./_promises.ts";
 
-const RESOLVED: Promise<void> = Promise.resolve();
+/** What a proxy asks of the pool it came from. */
+export interface ProxyOwner<C> {
+  /** The pool's log. */
+  readonly log: PoolLog;
+  /**
+   * `proxy.close()`: the whole return (reset, `checkin`, the slot back to
+   * the pool), or the real close of a detached connection. `connection` is
+   * `null` when the proxy was invalidated (already checked in).
+   */
+  checkin(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+    connection: C | null,
+    detached: boolean,
+  ): Promise<void>;
+  /** `proxy.detach()`: the slot goes back at once, the connection stays with the proxy. */
+  detach(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+    connection: C,
+  ): Promise<void>;
+  /** `proxy.invalidate()` on a checked-out proxy: hard-invalidate, then check in at once. */
+  invalidateCheckedOut(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+    error: unknown,
+  ): Promise<void>;
+  /** `proxy.invalidate()` on a detached proxy: terminate its connection. */
+  invalidateDetached(connection: C, error: unknown): Promise<void>;
+}
 
-/** Internal access to a proxy's state, for the pool core. */
+/** Internal access to a proxy's state, for the engine. */
 export interface ProxyInternals {
   entry<C>(proxy: ProxiedConnection<C>): PoolEntry<C>;
   /** Points the proxy at a new connection (reconnect during checkout). */
@@ -28,7 +63,7 @@ export const proxyInternals = {} as ProxyInternals;
 
 /** One checkout of a pool entry. */
 export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
-  readonly #core: PoolCore<C>;
+  readonly #owner: ProxyOwner<C>;
   readonly #entry: PoolEntry<C>;
   #conn: C | null;
   #closing: Promise<void> | null = null;
@@ -52,8 +87,8 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
     proxyInternals.isFinished = (proxy) => proxy.#finished;
   }
 
-  constructor(core: PoolCore<C>, entry: PoolEntry<C>, connection: C) {
-    this.#core = core;
+  constructor(owner: ProxyOwner<C>, entry: PoolEntry<C>, connection: C) {
+    this.#owner = owner;
     this.#entry = entry;
     this.#conn = connection;
   }
@@ -95,8 +130,7 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
     const detached = this.#detached;
     this.#conn = null;
     this.#finished = true;
-    if (this.#closing !== null) return this.#closing;
-    this.#closing = this.#core.release(this, this.#entry, conn, detached);
+    this.#closing = this.#owner.checkin(this, this.#entry, conn, detached);
     return this.#closing;
   }
 
@@ -105,26 +139,26 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
     if (this.#detached || this.#finished || conn === null) return RESOLVED;
     this.#detached = true;
     this.#detachedInfo = new Map(this.#entry.info);
-    return this.#core.detach(this, this.#entry, conn);
+    return this.#owner.detach(this, this.#entry, conn);
   }
 
   invalidate(error?: unknown, options?: InvalidateOptions): Promise<void> {
     const conn = this.#conn;
     if (conn === null) {
-      this.#core.log.warn("Can't invalidate an already-closed connection.");
+      this.#owner.log.warn("Can't invalidate an already-closed connection.");
       return RESOLVED;
     }
     if (options?.soft === true) {
       if (this.#detached) return RESOLVED;
-      return this.#core.invalidateEntry(this.#entry, error, true);
+      return this.#entry.invalidate(error, { soft: true });
     }
     this.#conn = null;
     if (this.#detached) {
       this.#finished = true;
-      return this.#core.terminateDetached(conn, error);
+      return this.#owner.invalidateDetached(conn, error);
     }
     this.#finished = true;
-    return this.#core.invalidateCheckedOut(this, this.#entry, error);
+    return this.#owner.invalidateCheckedOut(this, this.#entry, error);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -8,6 +8,10 @@
  * - One deadline timer per queue, armed for the head waiter's deadline. All
  *   waiters of one queue share the same timeout, so FIFO order is deadline
  *   order and one timer is enough.
+ * - Few clock readings for many waiters, on any clock: the first waiter of
+ *   a batch reads the clock as it joins, the rest of the batch shares one
+ *   reading taken a few microtask turns later; no deadline is ever earlier
+ *   than `timeoutMs` after its waiter's arrival.
  * - One abort listener per distinct `AbortSignal`, whatever the number of
  *   waiters sharing it.
  * - A waiter is queued, then granted or cancelled, decided synchronously and
@@ -18,6 +22,16 @@
 
 /** Longest delay `setTimeout` takes as is; longer ones are re-armed. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * Most microtask turns the stamp of a batch of
+ * {@linkcode WaiterQueue.waitLazily} waiters waits for more of them to join.
+ * Under load the waiters arrive in waves, one per round of the connections,
+ * a few turns apart: a stamp that waits a few turns covers about two waves,
+ * so the first waiter's exact reading and the stamp together cost about one
+ * clock reading per wave.
+ */
+const STAMP_TURNS = 4;
 
 /**
  * Most waiters one expiry step rejects before it lets their handlers run
@@ -78,23 +92,31 @@ export class WaiterQueue<T> {
   #groups = new Map<AbortSignal, SignalGroup<T>>();
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #timerDue = Infinity;
-  readonly #clock: () => number;
-  readonly #timeoutError: () => unknown;
+  readonly #clock: (() => number) | undefined;
+  readonly #timeoutError: (() => unknown) | undefined;
   readonly #onTimer = (): void => this.#expire();
   /** The clock reading the current expiry compares deadlines with. */
   #expireNow = 0;
   readonly #onExpireBatch = (): void => this.#expireBatch();
   /** The first waiter whose deadline is not stamped yet; the rest of the queue after it is unstamped too. */
   #unstamped: Waiter<T> | null = null;
-  #stampQueued = false;
+  /** A batch of {@linkcode WaiterQueue.waitLazily} waiters is joining; its stamp is queued. */
+  #batchOpen = false;
+  /** Microtask turns the current batch's stamp may still wait. */
+  #stampTurnsLeft = 0;
   #stampTimeoutMs = 0;
   readonly #onStamp = (): void => this.#stamp();
 
+  /** A queue without deadlines: every wait passes `Infinity` (the semaphore's). */
+  constructor();
   /**
+   * A queue whose waiters may have deadlines.
+   *
    * @param clock The clock deadlines are measured on (milliseconds).
    * @param timeoutError Makes the rejection reason of a waiter whose deadline passed.
    */
-  constructor(clock: () => number, timeoutError: () => unknown) {
+  constructor(clock: () => number, timeoutError: () => unknown);
+  constructor(clock?: () => number, timeoutError?: () => unknown) {
     this.#clock = clock;
     this.#timeoutError = timeoutError;
   }
@@ -119,6 +141,45 @@ export class WaiterQueue<T> {
    *   from one waiter to the next.
    */
   wait(signal: AbortSignal | undefined, deadline: number): Promise<T> {
+    const promise = this.#enqueue(signal, deadline);
+    if (deadline < this.#timerDue) this.#arm(deadline);
+    return promise;
+  }
+
+  /**
+   * Queues a waiter whose deadline is `timeoutMs` after its arrival, read on
+   * the queue's clock, whatever clock that is, with few readings: the first
+   * waiter of a batch reads the clock as it joins; the waiters that join
+   * after it share one reading taken when the batch ends, at most
+   * {@linkcode STAMP_TURNS} microtask turns later (before any timer or I/O
+   * runs). A waiter is therefore never rejected before `timeoutMs` have
+   * passed since it joined; the first of a batch is exact, and so is the
+   * rest whenever the clock did not move before the batch ended (a fake
+   * clock moved after a timer or I/O, for instance); otherwise they may wait
+   * longer by the time those microtask turns took. Every waiter of a queue
+   * must use the same `timeoutMs`, and this or {@linkcode wait}, not both.
+   *
+   * @param signal Aborting it rejects the waiter with `signal.reason`.
+   * @param timeoutMs Milliseconds the waiter may wait (finite).
+   */
+  waitLazily(signal: AbortSignal | undefined, timeoutMs: number): Promise<T> {
+    if (this.#batchOpen) {
+      const promise = this.#enqueue(signal, NaN);
+      this.#unstamped ??= this.#tail;
+      return promise;
+    }
+    this.#batchOpen = true;
+    this.#stampTurnsLeft = STAMP_TURNS - 1;
+    this.#stampTimeoutMs = timeoutMs;
+    queueMicrotask(this.#onStamp);
+    const now = this.#now();
+    const deadline = now + timeoutMs;
+    const promise = this.#enqueue(signal, deadline);
+    if (deadline < this.#timerDue) this.#arm(deadline, now);
+    return promise;
+  }
+
+  #enqueue(signal: AbortSignal | undefined, deadline: number): Promise<T> {
     const waiter = new Waiter<T>(deadline);
     binding = waiter as Waiter<unknown>;
     const promise = new Promise<T>(bindResolvers);
@@ -130,44 +191,31 @@ export class WaiterQueue<T> {
     this.#tail = waiter;
     this.#length++;
     if (signal !== undefined) this.#joinGroup(waiter, signal);
-    if (deadline < this.#timerDue) this.#arm(deadline);
     return promise;
   }
 
   /**
-   * Queues a waiter whose deadline is `timeoutMs` after a clock reading
-   * taken in a microtask after it joined: one reading stamps every waiter
-   * that joined in the meantime, instead of one reading per waiter. The
-   * reading is never earlier than the waiter's arrival, so it never waits
-   * less than `timeoutMs`; it may wait longer by the time the current
-   * microtasks take to run. Every waiter of a queue must use the same
-   * `timeoutMs`, and this or {@linkcode wait}, not both.
-   *
-   * @param signal Aborting it rejects the waiter with `signal.reason`.
-   * @param timeoutMs Milliseconds the waiter may wait (finite).
+   * Ends a batch, a few microtask turns after its first waiter joined (while
+   * later waiters of the batch are still queued): one reading stamps the
+   * waiters that joined after its first.
    */
-  waitLazily(signal: AbortSignal | undefined, timeoutMs: number): Promise<T> {
-    this.#stampTimeoutMs = timeoutMs;
-    const promise = this.wait(signal, NaN);
-    this.#unstamped ??= this.#tail;
-    if (!this.#stampQueued) {
-      this.#stampQueued = true;
-      queueMicrotask(this.#onStamp);
-    }
-    return promise;
-  }
-
   #stamp(): void {
-    this.#stampQueued = false;
+    if (this.#unstamped !== null && this.#stampTurnsLeft > 0) {
+      this.#stampTurnsLeft--;
+      queueMicrotask(this.#onStamp);
+      return;
+    }
+    this.#batchOpen = false;
     if (this.#unstamped === null) return;
-    const deadline = this.#clock() + this.#stampTimeoutMs;
+    const now = this.#now();
+    const deadline = now + this.#stampTimeoutMs;
     for (let w: Waiter<T> | null = this.#unstamped; w !== null; w = w.next) {
       w.deadline = deadline;
     }
     this.#unstamped = null;
     const head = this.#head;
     if (head !== null && head.deadline < this.#timerDue) {
-      this.#arm(head.deadline);
+      this.#arm(head.deadline, now);
     }
   }
 
@@ -208,15 +256,6 @@ export class WaiterQueue<T> {
       this.#abortGroup(group);
     }
     return this.#length;
-  }
-
-  /** Rejects every waiter with `reason` (no pool does this today: `dispose()` keeps its waiters). */
-  rejectAll(reason: unknown): void {
-    while (this.#head !== null) {
-      const waiter = this.#head;
-      this.#unlink(waiter);
-      waiter.reject(reason);
-    }
   }
 
   #unlink(waiter: Waiter<T>): void {
@@ -276,14 +315,28 @@ export class WaiterQueue<T> {
     }
   }
 
-  #arm(due: number): void {
+  /** A clock reading; only a wait with a finite deadline takes one. */
+  #now(): number {
+    if (this.#clock === undefined) {
+      throw new TypeError(
+        "Cannot wait until a deadline: this wait queue has no clock",
+      );
+    }
+    return this.#clock();
+  }
+
+  /** Arms the deadline timer for `due`; `now` is a clock reading just taken, if any. */
+  #arm(due: number, now?: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (due === Infinity) {
       this.#timer = undefined;
       this.#timerDue = Infinity;
       return;
     }
-    const delay = Math.min(Math.max(due - this.#clock(), 0), MAX_TIMER_DELAY);
+    const delay = Math.min(
+      Math.max(due - (now ?? this.#now()), 0),
+      MAX_TIMER_DELAY,
+    );
     this.#timerDue = due;
     this.#timer = setTimeout(this.#onTimer, delay);
   }
@@ -297,7 +350,7 @@ export class WaiterQueue<T> {
   #expire(): void {
     this.#timer = undefined;
     this.#timerDue = Infinity;
-    this.#expireNow = this.#clock();
+    this.#expireNow = this.#now();
     this.#expireBatch();
   }
 
@@ -328,7 +381,8 @@ export class WaiterQueue<T> {
         this.#unlink(waiter);
         let reason: unknown;
         try {
-          reason = this.#timeoutError();
+          // A waiter can expire only in a queue with a clock, which has both.
+          reason = this.#timeoutError!();
         } catch (error) {
           reason = error;
         }

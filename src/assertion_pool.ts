@@ -7,9 +7,9 @@
 
 import { AssertionPoolError } from "./errors.ts";
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
-import { checkBoolean } from "./_options.ts";
+import { booleanOption, COMMON_OPTIONS, type OptionTable } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PoolCore } from "./_pool_core.ts";
+import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 
 /**
@@ -36,16 +36,15 @@ export interface AssertionPoolOptions<C> extends PoolOptions<C> {
 }
 
 /** One entry, one checkout at a time. */
-class AssertionPolicy<C> implements Policy<C> {
-  readonly #core: PoolCore<C>;
+class AssertionPolicy<C, P> implements Policy<C, P> {
+  readonly #host: PolicyHost<C, P>;
   readonly #storeTraceback: boolean;
   #entry: PoolEntry<C> | null = null;
   #checkedOut = false;
   #stack: string | undefined = undefined;
-  #closeOnReturn = false;
 
-  constructor(core: PoolCore<C>, storeTraceback: boolean) {
-    this.#core = core;
+  constructor(host: PolicyHost<C, P>, storeTraceback: boolean) {
+    this.#host = host;
     this.#storeTraceback = storeTraceback;
   }
 
@@ -63,20 +62,18 @@ class AssertionPolicy<C> implements Policy<C> {
         "\n",
       );
     }
-    this.#entry ??= this.#core.newEntry();
+    this.#entry ??= this.#host.newEntry();
     return this.#entry;
   }
 
-  put(entry: PoolEntry<C>): void | Promise<void> {
+  /** Clears the checked-out flag; an entry checked out before the last `dispose()` is closed. */
+  release(entry: PoolEntry<C>): void | Promise<void> {
     if (!this.#checkedOut) {
       throw new AssertionPoolError("connection is not checked out");
     }
     this.#checkedOut = false;
     this.#stack = undefined;
-    if (this.#closeOnReturn) {
-      this.#closeOnReturn = false;
-      return this.#core.closeConnection(entry, false);
-    }
+    if (this.#host.closesOnReturn(entry)) return entry.close();
   }
 
   discard(entry: PoolEntry<C>): void {
@@ -85,11 +82,10 @@ class AssertionPolicy<C> implements Policy<C> {
     if (this.#entry === entry) this.#entry = null;
   }
 
+  /** Closes the connection now if it is idle; otherwise it is closed on return. */
   async dispose(): Promise<void> {
     const entry = this.#entry;
-    if (entry === null) return;
-    if (this.#checkedOut) this.#closeOnReturn = true;
-    else await this.#core.closeConnection(entry, false);
+    if (entry !== null && !this.#checkedOut) await entry.close();
   }
 
   status(): string {
@@ -132,7 +128,10 @@ export class AssertionPool<C> extends Pool<C> {
 }
 
 registerPoolClass(AssertionPool, {
-  keys: ["storeTraceback"],
-  makePolicy: (core, options) =>
-    new AssertionPolicy(core, checkBoolean(options, "storeTraceback", true)),
+  options: {
+    ...COMMON_OPTIONS,
+    storeTraceback: booleanOption(true),
+  } as const satisfies OptionTable<AssertionPoolOptions<unknown>>,
+  makePolicy: (host, options) =>
+    new AssertionPolicy(host, options.storeTraceback),
 });

@@ -1,6 +1,7 @@
 /**
  * The connection interfaces: {@linkcode ConnectionPoolEntry} (the long-lived
- * pool slot) and {@linkcode PoolProxiedConnection} (one checkout).
+ * pool slot), {@linkcode PoolProxiedConnection} (one checkout), and the
+ * {@linkcode Creator} that makes driver connections.
  *
  * @module
  */
@@ -141,3 +142,29 @@ export interface PoolProxiedConnection<C>
   /** The same as {@linkcode PoolProxiedConnection.close}. */
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/**
+ * Makes a driver connection. It is always passed the entry that will own the
+ * connection (the same object later passed to the `connect` event), so it can
+ * pick connect parameters per slot and remember them in `entry.info` or
+ * `entry.recordInfo`. A creator declared with no parameters ignores it.
+ *
+ * @typeParam C The driver connection type.
+ *
+ * @example Picking a host per slot
+ * ```ts
+ * import { QueuePool, type Creator } from "@dbpool/pool";
+ *
+ * const hosts = ["db-1", "db-2"];
+ * let next = 0;
+ * const creator: Creator<{ host: string }> = (entry) => {
+ *   const host = hosts[next++ % hosts.length]!;
+ *   entry.info.set("host", host);
+ *   return { host };
+ * };
+ * await using pool = new QueuePool(creator);
+ * await using conn = await pool.connect();
+ * console.log(conn.info.get("host"));
+ * ```
+ */
+export type Creator<C> = (entry: ConnectionPoolEntry<C>) => C | Promise<C>;

@@ -5,26 +5,26 @@
  */
 
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
+import { COMMON_OPTIONS } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PoolCore } from "./_pool_core.ts";
+import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
-
-const RESOLVED: Promise<void> = Promise.resolve();
+import { RESOLVED } from "./_promises.ts";
 
 /** Every checkout gets a new entry; every return closes its connection. */
-class NullPolicy<C> implements Policy<C> {
-  readonly #core: PoolCore<C>;
+class NullPolicy<C, P> implements Policy<C, P> {
+  readonly #host: PolicyHost<C, P>;
 
-  constructor(core: PoolCore<C>) {
-    this.#core = core;
+  constructor(host: PolicyHost<C, P>) {
+    this.#host = host;
   }
 
   acquire(): PoolEntry<C> {
-    return this.#core.newEntry();
+    return this.#host.newEntry();
   }
 
-  put(entry: PoolEntry<C>): Promise<void> {
-    return this.#core.closeConnection(entry, false);
+  release(entry: PoolEntry<C>): Promise<void> {
+    return entry.close();
   }
 
   discard(): void {}
@@ -77,6 +77,6 @@ export class NullPool<C> extends Pool<C> {
 }
 
 registerPoolClass(NullPool, {
-  keys: [],
-  makePolicy: (core) => new NullPolicy(core),
+  options: COMMON_OPTIONS,
+  makePolicy: (host) => new NullPolicy(host),
 });

@@ -1,183 +1,34 @@
 /**
- * The abstract {@linkcode Pool} base class and the options every pool has.
+ * The abstract {@linkcode Pool} base class: what every pool class offers
+ * (checkout, dispose, recreate, invalidation, listeners). It validates the
+ * options with its class's table and builds the engine; `PoolOptions` lives
+ * in `pool_options.ts` and is exported here too.
  *
  * @module
  */
 
-import type { Dialect } from "./dialect.ts";
 import type {
   ListenOptions,
   PoolEventMap,
   PoolEventName,
   PoolListener,
-  PoolListenerFn,
 } from "./events.ts";
-import type {
-  ConnectionPoolEntry,
-  PoolProxiedConnection,
-} from "./connection.ts";
-import type { PoolLogger } from "./logger.ts";
+import type { Creator, PoolProxiedConnection } from "./connection.ts";
+import type { PoolOptions } from "./pool_options.ts";
+import { Engine } from "./_engine.ts";
 import { addClassListener, InstanceListeners } from "./_listeners.ts";
 import { PoolLog } from "./_log.ts";
 import {
-  checkCommon,
-  checkKeys,
   checkLegacyHooks,
-  COMMON_KEYS,
+  checkOptions,
+  type GivenOptions,
   LEGACY_EVENTS,
 } from "./_options.ts";
 import { findPoolClass, poolInternals } from "./_pool_classes.ts";
-import { PoolCore } from "./_pool_core.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 
-/**
- * Makes a driver connection. It is always passed the entry that will own the
- * connection (the same object later passed to the `connect` event), so it can
- * pick connect parameters per slot and remember them in `entry.info` or
- * `entry.recordInfo`. A creator declared with no parameters ignores it.
- *
- * @typeParam C The driver connection type.
- *
- * @example Picking a host per slot
- * ```ts
- * import { QueuePool, type Creator } from "@dbpool/pool";
- *
- * const hosts = ["db-1", "db-2"];
- * let next = 0;
- * const creator: Creator<{ host: string }> = (entry) => {
- *   const host = hosts[next++ % hosts.length]!;
- *   entry.info.set("host", host);
- *   return { host };
- * };
- * await using pool = new QueuePool(creator);
- * await using conn = await pool.connect();
- * console.log(conn.info.get("host"));
- * ```
- */
-export type Creator<C> = (entry: ConnectionPoolEntry<C>) => C | Promise<C>;
-
-/**
- * Options every pool class accepts. Durations are milliseconds
- * (SQLAlchemy's are seconds). The options must be a plain object (an object
- * literal or a null-prototype object; a `Map`, an array or a class instance
- * throws `TypeError`), and only its own enumerable keys are read: inherited
- * keys are ignored. Unknown keys throw `TypeError`; wrong types
- * `TypeError`; out-of-range numbers `RangeError`.
- *
- * @typeParam C The driver connection type.
- *
- * @example
- * ```ts
- * import type { PoolOptions } from "@dbpool/pool";
- *
- * const options: PoolOptions<object> = { recycleMs: 3_600_000, echo: true, resetOnReturn: "rollback" };
- * console.log(options.recycleMs);
- * ```
- */
-export interface PoolOptions<C> {
-  /**
-   * At checkout, a connection older than this many milliseconds (strictly
-   * greater) is closed and replaced on the same entry. Never applied to a
-   * connection while it is checked out. `null` never recycles.
-   *
-   * @default {null}
-   */
-  recycleMs?: number | null;
-  /**
-   * `true` sends info lines (invalidate, recycle, dispose, recreate) to the
-   * logger; `"debug"` also checkout/checkin/reset lines. Warnings and errors
-   * are always sent.
-   *
-   * @default {false}
-   */
-  echo?: boolean | "debug";
-  /**
-   * Suffix of the logger name: `dbpool.pool.<Class>.<loggingName>`.
-   *
-   * @default {undefined}
-   */
-  loggingName?: string;
-  /**
-   * Receives the log lines: a `@std/log` logger, `console`, or any object
-   * with `debug`, `info`, `warn` and `error`.
-   *
-   * @default {CONSOLE_LOGGER}
-   */
-  logger?: PoolLogger;
-  /**
-   * What to do to a connection coming back: `"rollback"` (or `true`),
-   * `"commit"`, or nothing (`null` or `false`; pair it with a `reset`
-   * listener for a custom scheme). Rollback is skipped when the dialect's
-   * `inTransaction()` says no transaction is open. Any other value throws
-   * `TypeError`.
-   *
-   * @default {"rollback"}
-   */
-  resetOnReturn?: "rollback" | "commit" | null | boolean;
-  /**
-   * `[eventName, listener]` pairs registered at construction, before any
-   * connection exists (SQLAlchemy's pairs are `(fn, name)`).
-   *
-   * @default {[]}
-   */
-  events?: ReadonlyArray<readonly [PoolEventName, PoolListenerFn]>;
-  /**
-   * Legacy listener objects with any of `connect`, `firstConnect`,
-   * `checkout`, `checkin`. A hook that is present (not `undefined`) must
-   * be a function (`TypeError` otherwise).
-   *
-   * @default {[]}
-   */
-  listeners?: ReadonlyArray<PoolListener<C>>;
-  /**
-   * The driver adapter. Its `name` must be a string, and each of its
-   * optional methods that is present (not `undefined`) must be a function
-   * (`TypeError` otherwise).
-   *
-   * @default {DEFAULT_DIALECT} (calls the connection's own `rollback()`, `commit()`, `close()` if present)
-   */
-  dialect?: Dialect<C>;
-  /**
-   * Test a reused connection at checkout with `dialect.ping()`; a
-   * disconnect replaces it and marks every older connection stale. Requires
-   * a dialect with `ping` (`TypeError` otherwise). New connections are never
-   * pinged.
-   *
-   * @default {false}
-   */
-  prePing?: boolean;
-  /**
-   * The clock, in milliseconds, used for every timestamp, age and deadline.
-   * A testing aid: inject a fake clock instead of sleeping. The pool calls
-   * a given clock once at construction, to check that it returns a finite
-   * number (`TypeError` otherwise); a clock returning `NaN` or `Infinity`
-   * would keep every timeout from firing.
-   *
-   * @default {() => performance.now()}
-   */
-  clock?: () => number;
-  /**
-   * Most milliseconds one call of the creator may take. A creator that has
-   * not settled by then makes the waiting checkout fail with
-   * `ConnectTimeoutError`; the pool slot is freed at once, and a connection
-   * that arrives later is closed through the dialect and never handed out.
-   * `null` waits forever (a creator that never settles then holds its slot
-   * for good). The PostgreSQL creators also pass it to the driver as its
-   * own connect timeout.
-   *
-   * @default {30_000}
-   */
-  connectTimeoutMs?: number | null;
-  /**
-   * Most milliseconds a pre-ping, or the reset on return (rollback or
-   * commit through the dialect), may take. Past it the pool terminates and
-   * invalidates that connection: a checkout goes on with a new connection,
-   * a return completes and frees the slot. `null` waits forever.
-   *
-   * @default {5_000}
-   */
-  validationTimeoutMs?: number | null;
-}
+export type { Creator } from "./connection.ts";
+export type { PoolOptions } from "./pool_options.ts";
 
 /**
  * Options of {@linkcode Pool.connect}.
@@ -221,16 +72,16 @@ export interface ConnectOptions {
  * ```
  */
 export abstract class Pool<C> implements AsyncDisposable {
-  readonly #core: PoolCore<C>;
+  readonly #engine: Engine<C>;
   readonly #creator: Creator<C>;
-  readonly #options: Record<string, unknown>;
+  readonly #given: GivenOptions;
   readonly #listeners: InstanceListeners;
   readonly #echo: boolean | "debug";
   readonly #loggingName: string | undefined;
 
   static {
-    poolInternals.core = <T>(pool: object): PoolCore<T> =>
-      (pool as Pool<T>).#core;
+    poolInternals.engine = <T>(pool: object): Engine<T> =>
+      (pool as Pool<T>).#engine;
   }
 
   /**
@@ -256,47 +107,33 @@ export abstract class Pool<C> implements AsyncDisposable {
         `Cannot create pool: ${className} is not a registered pool class`,
       );
     }
-    const record = checkKeys(
+    const { given, normalised } = checkOptions(
       options,
-      new Set([...COMMON_KEYS, ...spec.keys]),
+      spec.options,
       className,
     );
-    const common = checkCommon<C>(record);
     this.#creator = creator;
-    this.#options = { ...record };
-    this.#echo = common.echo;
-    this.#loggingName = common.loggingName;
+    this.#given = given;
+    this.#echo = normalised.echo;
+    this.#loggingName = normalised.loggingName;
     this.#listeners = new InstanceListeners(this);
     const log = new PoolLog(
       className,
-      common.loggingName,
-      common.logger,
-      common.echo,
+      normalised.loggingName,
+      normalised.logger,
+      normalised.echo,
     );
-    this.#core = new PoolCore<C>(
-      {
-        creator,
-        dialect: common.dialect,
-        resetOnReturn: common.resetOnReturn,
-        recycleMs: common.recycleMs,
-        prePing: common.prePing,
-        clock: common.clock,
-        clockIsDefault: common.clockIsDefault,
-        connectTimeoutMs: common.connectTimeoutMs,
-        validationTimeoutMs: common.validationTimeoutMs,
-      },
+    this.#engine = new Engine<C>(
+      creator,
+      normalised,
       log,
       this.#listeners,
+      (host) => spec.makePolicy(host, normalised),
     );
-    this.#core.policy = spec.makePolicy(
-      this.#core as PoolCore<unknown>,
-      record,
-      className,
-    ) as PoolCore<C>["policy"];
-    for (const [event, listener] of common.events) {
+    for (const [event, listener] of normalised.events) {
       this.#listeners.add(event, listener);
     }
-    for (const listener of common.listeners) this.addListener(listener);
+    for (const listener of normalised.listeners) this.addListener(listener);
   }
 
   /**
@@ -318,7 +155,7 @@ export abstract class Pool<C> implements AsyncDisposable {
    * ```
    */
   connect(options?: ConnectOptions): Promise<PoolProxiedConnection<C>> {
-    return this.#core.connect(options?.signal);
+    return this.#engine.connect(options?.signal);
   }
 
   /**
@@ -338,7 +175,7 @@ export abstract class Pool<C> implements AsyncDisposable {
    * ```
    */
   dispose(): Promise<void> {
-    return this.#core.policy.dispose();
+    return this.#engine.dispose();
   }
 
   /**
@@ -358,9 +195,8 @@ export abstract class Pool<C> implements AsyncDisposable {
    * ```
    */
   recreate(): this {
-    this.#core.log.info("Pool recreating");
-    const { events: _events, listeners: _listeners, ...options } =
-      this.#options;
+    this.#engine.log.info("Pool recreating");
+    const { events: _events, listeners: _listeners, ...options } = this.#given;
     const make = this.constructor as new (
       creator: Creator<C>,
       options: Record<string, unknown>,
@@ -381,7 +217,7 @@ export abstract class Pool<C> implements AsyncDisposable {
    * ```
    */
   status(): string {
-    return this.#core.policy.status();
+    return this.#engine.policy.status();
   }
 
   /**
@@ -407,14 +243,14 @@ export abstract class Pool<C> implements AsyncDisposable {
     connection?: PoolProxiedConnection<C> | null,
     error?: unknown,
   ): Promise<void> {
-    let startTime: number | null = null;
+    let openedAt: number | null = null;
     if (
       connection instanceof ProxiedConnection && !connection.isDetached
     ) {
-      startTime = proxyInternals.entry(connection as ProxiedConnection<C>)
-        .startTime;
+      openedAt = proxyInternals.entry(connection as ProxiedConnection<C>)
+        .openedAt;
     }
-    this.#core.invalidatePool(startTime);
+    this.#engine.context.invalidatePool(openedAt);
     if (connection?.isValid) await connection.invalidate(error);
   }
 
@@ -538,6 +374,6 @@ export abstract class Pool<C> implements AsyncDisposable {
 
   /** The class and dialect names, e.g. `AsyncAdaptedQueuePool(default)`; never credentials. */
   toString(): string {
-    return `${this.constructor.name}(${this.#core.dialect.name})`;
+    return `${this.constructor.name}(${this.#engine.context.dialect.name})`;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Tests of what every checkout does to an existing connection before
- * handing it out (the engine in `src/_pool_core.ts`, behind
+ * handing it out (the engine in `src/_engine.ts` and `src/_pool_entry.ts`, behind
  * `Pool.connect()` in `src/pool.ts`): pre-ping, the `checkout` event, and
  * the reconnect when a `checkout` listener throws `DisconnectionError`.
  * Run on a `QueuePool` over the fake driver. Recycling and invalidated

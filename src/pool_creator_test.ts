@@ -1,6 +1,6 @@
 /**
  * Tests of how every pool makes a new driver connection (the engine in
- * `src/_pool_core.ts`, behind `Pool.connect()` in `src/pool.ts`): the
+ * `src/_pool_entry.ts` and `src/_pool_context.ts`, behind `Pool.connect()` in `src/pool.ts`): the
  * creator and the entry it is given, the `connect` and `firstConnect`
  * events, `connectTimeoutMs`, and the cleanup when the creator or a
  * `connect` listener fails. Run on a `QueuePool` over the fake driver.

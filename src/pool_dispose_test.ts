@@ -1,6 +1,6 @@
 /**
  * Tests of `dispose()` and `recreate()` (`src/pool.ts`, the engine in
- * `src/_pool_core.ts`, the queue policy in `src/queue_pool.ts`): closing
+ * `src/_engine.ts`, the queue policy in `src/queue_pool.ts`): closing
  * idle connections, closing the ones out at `dispose()` when they come
  * back, exact counters, and a `recreate()`d pool that keeps the options and
  * listeners and connects nothing. Run on a `QueuePool`; what every pool

@@ -1,5 +1,5 @@
 /**
- * Tests of invalidation in every pool (the engine in `src/_pool_core.ts`):
+ * Tests of invalidation in every pool (`src/_pool_entry.ts`, `src/_checkin.ts` and `src/_engine.ts`):
  * hard invalidation of a proxy, soft invalidation, pool-wide invalidation
  * by timestamp (`Pool.invalidate()`), and recycling by age (`recycleMs`),
  * all of which replace a connection on the same entry. Run on a

@@ -1,6 +1,6 @@
 /**
  * Tests of what every pool does when a connection comes back (the engine in
- * `src/_pool_core.ts`, behind `PoolProxiedConnection.close()`): the `reset`
+ * `src/_checkin.ts` and `src/_reset.ts`, behind `PoolProxiedConnection.close()`): the `reset`
  * event and `resetOnReturn` (rollback, commit, none), the `checkin` event,
  * failures during the reset, connections returned busy, and proxies that
  * were garbage-collected without `close()`. Run on a `QueuePool` over the
@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { type Pool, POOL_EVENT_NAMES, QueuePool } from "../mod.ts";
 import { poolInternals } from "./_pool_classes.ts";
-import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
+import { type ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 import type { PoolResetState } from "./events.ts";
 import {
   type FakeConnection,
@@ -232,76 +232,6 @@ Deno.test("a reset listener declared with two parameters (conn, entry) works unc
   assert.deepEqual(seen, [[conn, entry]]);
   assert.deepEqual(conn.calls, ["rollback"]);
   assert.equal(pool.checkedIn(), 1);
-});
-
-Deno.test("(internal) a return with transactionWasReset: true in rollback mode skips the rollback", async () => {
-  const driver = new FakeDriver();
-  const { logger, lines } = recordingLogger();
-  await using pool = new QueuePool(driver.creator, {
-    dialect: driver.dialect,
-    echo: "debug",
-    logger,
-  });
-  const proxy = await pool.connect();
-  assert.ok(proxy instanceof ProxiedConnection);
-  const core = poolInternals.core<FakeConnection>(pool);
-  const entry = proxyInternals.entry(proxy);
-  const conn = proxy.dbapiConnection!;
-  const rec = recordEvents(pool);
-  lines.length = 0;
-  proxyInternals.finish(proxy); // as close() does before releasing
-  await core.release(proxy, entry, conn, false, true);
-  assert.deepEqual(conn.calls, []);
-  assert.deepEqual(lines.map((l) => [l.level, l.line]), [
-    ["debug", "Connection <FakeConnection #1> being returned to pool"],
-    [
-      "debug",
-      "Connection <FakeConnection #1> reset, transaction already reset",
-    ],
-  ]);
-  assert.deepEqual(rec.names(), ["reset#1", "checkin#1"]);
-  assert.deepEqual(rec.events[0]!.args[2], {
-    transactionWasReset: true,
-    terminateOnly: false,
-    asyncioSafe: true,
-  });
-  assert.equal(pool.checkedIn(), 1);
-  assert.equal(pool.checkedOut(), 0);
-});
-
-Deno.test("(internal) a return with transactionWasReset: true and no listeners or echo still skips the rollback", async () => {
-  const driver = new FakeDriver();
-  await using pool = new QueuePool(driver.creator, { dialect: driver.dialect });
-  const proxy = await pool.connect();
-  const core = poolInternals.core<FakeConnection>(pool);
-  const entry = proxyInternals.entry(
-    proxy as ProxiedConnection<FakeConnection>,
-  );
-  const conn = proxy.dbapiConnection!;
-  proxyInternals.finish(proxy as ProxiedConnection<FakeConnection>);
-  await core.release(
-    proxy as ProxiedConnection<FakeConnection>,
-    entry,
-    conn,
-    false,
-    true,
-  );
-  assert.deepEqual(conn.calls, []);
-  assert.equal(pool.checkedIn(), 1);
-});
-
-Deno.test("(internal) a return with transactionWasReset: true in commit mode still commits", async () => {
-  const driver = new FakeDriver();
-  await using pool = new QueuePool(driver.creator, {
-    dialect: driver.dialect,
-    resetOnReturn: "commit",
-  });
-  const proxy = await pool.connect() as ProxiedConnection<FakeConnection>;
-  const core = poolInternals.core<FakeConnection>(pool);
-  const conn = proxy.dbapiConnection!;
-  proxyInternals.finish(proxy);
-  await core.release(proxy, proxyInternals.entry(proxy), conn, false, true);
-  assert.deepEqual(conn.calls, ["commit"]);
 });
 
 // ----------------------------------------------- Failures during the reset
@@ -553,7 +483,7 @@ Deno.test("(internal) a second return of the same entry, after close() or after 
     dialect: driver.dialect,
     logger,
   });
-  const core = poolInternals.core<FakeConnection>(pool);
+  const core = poolInternals.engine<FakeConnection>(pool).returns;
   const rec = recordEvents(pool);
 
   // After a public close().
@@ -561,7 +491,7 @@ Deno.test("(internal) a second return of the same entry, after close() or after 
   const closedConnection = closed.dbapiConnection!;
   const closedEntry = proxyInternals.entry(closed);
   await closed.close();
-  await core.release(closed, closedEntry, closedConnection, false);
+  await core.checkin(closed, closedEntry, closedConnection, false);
   const warnings = lines.filter((l) => l.level === "warn");
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!.line, /^Double checkin attempted on /);
@@ -577,9 +507,9 @@ Deno.test("(internal) a second return of the same entry, after close() or after 
   const conn = proxy.dbapiConnection!;
   rec.events.length = 0;
   proxyInternals.finish(proxy);
-  await core.release(proxy, entry, conn, false);
+  await core.checkin(proxy, entry, conn, false);
   assert.equal(pool.checkedIn(), 1);
-  await core.release(proxy, entry, conn, false);
+  await core.checkin(proxy, entry, conn, false);
   assert.deepEqual(lines.map((l) => [l.level, l.line]), [
     ["warn", `Double checkin attempted on ${String(entry)}`],
   ]);

@@ -8,11 +8,17 @@
 import { PoolTimeoutError, type PoolTimeoutErrorOptions } from "./errors.ts";
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { Deque } from "./_deque.ts";
-import { checkBoolean, checkNullableNumber, checkNumber } from "./_options.ts";
+import {
+  booleanOption,
+  COMMON_OPTIONS,
+  type Normalised,
+  nullableNumberOption,
+  numberOption,
+  type OptionTable,
+} from "./_options.ts";
 import { poolInternals, registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PoolCore } from "./_pool_core.ts";
+import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
-import type { ProxiedConnection } from "./_proxied_connection.ts";
 import { WaiterQueue } from "./_waiters.ts";
 
 /**
@@ -64,16 +70,28 @@ export interface QueuePoolOptions<C> extends PoolOptions<C> {
   useLifo?: boolean;
 }
 
+/** The options of {@linkcode AsyncAdaptedQueuePool}, in the order they are checked. */
+const QUEUE_POOL_OPTIONS = {
+  ...COMMON_OPTIONS,
+  poolSize: numberOption(5, 0, true),
+  maxOverflow: numberOption(10, -1, true),
+  timeoutMs: nullableNumberOption(30_000, 0),
+  useLifo: booleanOption(false),
+} as const satisfies OptionTable<QueuePoolOptions<unknown>>;
+
+type QueuePoolSettings = Normalised<typeof QUEUE_POOL_OPTIONS>;
+
 /** The queue pool's policy: idle deque, overflow counter, FIFO waiters. */
-class QueuePolicy<C> implements Policy<C> {
-  readonly #core: PoolCore<C>;
+class QueuePolicy<C, P> implements Policy<C, P> {
+  readonly #host: PolicyHost<C, P>;
   readonly poolSize: number;
   readonly maxOverflow: number;
   readonly timeoutMs: number | null;
   readonly #useLifo: boolean;
   readonly #unbounded: boolean;
   readonly #idle = new Deque<PoolEntry<C>>();
-  readonly #waiters: WaiterQueue<ProxiedConnection<C>>;
+  /** Waiting callers; each is handed its finished checkout. */
+  readonly #waiters: WaiterQueue<P>;
   #lastTimeout: {
     message: string;
     options: Readonly<PoolTimeoutErrorOptions>;
@@ -81,21 +99,16 @@ class QueuePolicy<C> implements Policy<C> {
   /** Live entries minus `poolSize` (SQLAlchemy's `_overflow`). */
   overflowCount: number;
 
-  constructor(
-    core: PoolCore<C>,
-    poolSize: number,
-    maxOverflow: number,
-    timeoutMs: number | null,
-    useLifo: boolean,
-  ) {
-    this.#core = core;
+  constructor(host: PolicyHost<C, P>, options: QueuePoolSettings) {
+    const { poolSize, maxOverflow } = options;
+    this.#host = host;
     this.poolSize = poolSize;
     this.maxOverflow = maxOverflow;
-    this.timeoutMs = timeoutMs;
-    this.#useLifo = useLifo;
+    this.timeoutMs = options.timeoutMs;
+    this.#useLifo = options.useLifo;
     this.#unbounded = poolSize === 0 || maxOverflow === -1;
     this.overflowCount = -poolSize;
-    this.#waiters = new WaiterQueue(core.clock, () => this.#timeoutError());
+    this.#waiters = new WaiterQueue(host.clock, () => this.#timeoutError());
   }
 
   get checkedIn(): number {
@@ -114,34 +127,34 @@ class QueuePolicy<C> implements Policy<C> {
     return this.poolSize - this.#idle.length + this.overflowCount;
   }
 
-  acquire(): PoolEntry<C> | null {
+  /**
+   * An idle entry, else a new one while capacity is left, else (unless
+   * `timeoutMs` is `0`) a place at the tail of the wait queue.
+   */
+  acquire(signal: AbortSignal | undefined): PoolEntry<C> | Promise<P> {
     if (this.#idle.length > 0) {
       return (this.#useLifo ? this.#idle.pop() : this.#idle.shift())!;
     }
     if (this.#unbounded || this.overflowCount < this.maxOverflow) {
       this.overflowCount++;
-      return this.#core.newEntry();
+      return this.#host.newEntry();
     }
-    if (this.timeoutMs === 0) throw this.#timeoutError();
-    return null;
-  }
-
-  wait(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
     const timeoutMs = this.timeoutMs;
+    if (timeoutMs === 0) throw this.#timeoutError();
     if (timeoutMs === null) return this.#waiters.wait(signal, Infinity);
-    // With the real clock, one reading stamps a whole batch of waiters
-    // (never earlier than their arrival); an injected clock is read exactly.
-    if (this.#core.clockIsDefault) {
-      return this.#waiters.waitLazily(signal, timeoutMs);
-    }
-    return this.#waiters.wait(signal, this.#core.clock() + timeoutMs);
+    return this.#waiters.waitLazily(signal, timeoutMs);
   }
 
-  put(entry: PoolEntry<C>): void | Promise<void> {
-    if (entry.generation !== this.#core.generation) return this.#close(entry);
+  /**
+   * An entry checked out before the last `dispose()` is closed; otherwise
+   * it goes straight to the head waiter, or to the idle deque, or (when
+   * that is full) it is closed.
+   */
+  release(entry: PoolEntry<C>): void | Promise<void> {
+    if (this.#host.closesOnReturn(entry)) return this.#close(entry);
     if (this.#waiters.settleAborted() > 0) {
       this.#waiters.grantSettled(
-        this.#core.checkout(entry, this.#waiters.headSignal),
+        this.#host.checkout(entry, this.#waiters.headSignal),
       );
       return;
     }
@@ -160,14 +173,17 @@ class QueuePolicy<C> implements Policy<C> {
   /** Closes an entry's connection (`close` event, close) and frees its capacity. */
   async #close(entry: PoolEntry<C>): Promise<void> {
     try {
-      await this.#core.closeConnection(entry, false);
+      await entry.close();
     } finally {
       this.overflowCount--;
       this.#serveWaiters();
     }
   }
 
-  /** Grants freed capacity to waiting callers at once (F6). */
+  /**
+   * Grants freed capacity to waiting callers at once (upstream lets a
+   * waiter notice it only when its own timeout fires).
+   */
   #serveWaiters(): void {
     while (
       this.#waiters.settleAborted() > 0 &&
@@ -176,31 +192,30 @@ class QueuePolicy<C> implements Policy<C> {
       this.overflowCount++;
       const signal = this.#waiters.headSignal;
       this.#waiters.grantSettled(
-        this.#core.checkout(this.#core.newEntry(), signal),
+        this.#host.checkout(this.#host.newEntry(), signal),
       );
     }
   }
 
   async dispose(): Promise<void> {
-    const core = this.#core;
-    core.generation++;
+    const log = this.#host.log;
     const idle = this.#idle.drain();
     this.overflowCount -= idle.length;
     let first: { error: unknown } | null = null;
     for (const entry of idle) {
       try {
-        await core.closeConnection(entry, false);
+        await entry.close();
       } catch (error) {
         if (first === null) first = { error };
         else {
-          core.log.error("Exception closing connection during dispose()", {
+          log.error("Exception closing connection during dispose()", {
             error,
           });
         }
       }
     }
     this.#serveWaiters();
-    core.log.info(`Pool disposed. ${this.status()}`);
+    log.info(`Pool disposed. ${this.status()}`);
     if (first !== null) throw first.error;
   }
 
@@ -230,8 +245,8 @@ class QueuePolicy<C> implements Policy<C> {
   }
 }
 
-function policyOf<C>(pool: object): QueuePolicy<C> {
-  return poolInternals.core<C>(pool).policy as QueuePolicy<C>;
+function policyOf(pool: object): QueuePolicy<unknown, unknown> {
+  return poolInternals.engine(pool).policy as QueuePolicy<unknown, unknown>;
 }
 
 /**
@@ -285,17 +300,17 @@ export class AsyncAdaptedQueuePool<C> extends Pool<C> {
 
   /** The `poolSize` option: most idle connections kept. */
   size(): number {
-    return policyOf<C>(this).poolSize;
+    return policyOf(this).poolSize;
   }
 
   /** Idle connections in the pool now. */
   checkedIn(): number {
-    return policyOf<C>(this).checkedIn;
+    return policyOf(this).checkedIn;
   }
 
   /** Connections checked out now (live entries that are not idle). */
   checkedOut(): number {
-    return policyOf<C>(this).checkedOut();
+    return policyOf(this).checkedOut();
   }
 
   /**
@@ -303,12 +318,12 @@ export class AsyncAdaptedQueuePool<C> extends Pool<C> {
    * the pool has fewer than `poolSize`); `0` when `poolSize` is `0`.
    */
   overflow(): number {
-    return policyOf<C>(this).overflow();
+    return policyOf(this).overflow();
   }
 
   /** The `timeoutMs` option: milliseconds, or `null` for no limit. */
   timeout(): number | null {
-    return policyOf<C>(this).timeoutMs;
+    return policyOf(this).timeoutMs;
   }
 
   /**
@@ -316,19 +331,13 @@ export class AsyncAdaptedQueuePool<C> extends Pool<C> {
    * counters, for metrics.
    */
   waiting(): number {
-    return policyOf<C>(this).waiting;
+    return policyOf(this).waiting;
   }
 }
 
 registerPoolClass(AsyncAdaptedQueuePool, {
-  keys: ["poolSize", "maxOverflow", "timeoutMs", "useLifo"],
-  makePolicy(core, options) {
-    const poolSize = checkNumber(options, "poolSize", 5, 0, true);
-    const maxOverflow = checkNumber(options, "maxOverflow", 10, -1, true);
-    const timeoutMs = checkNullableNumber(options, "timeoutMs", 30_000, 0);
-    const useLifo = checkBoolean(options, "useLifo", false);
-    return new QueuePolicy(core, poolSize, maxOverflow, timeoutMs, useLifo);
-  },
+  options: QUEUE_POOL_OPTIONS,
+  makePolicy: (host, options) => new QueuePolicy(host, options),
 });
 
 export { AsyncAdaptedQueuePool as QueuePool };

@@ -6,14 +6,6 @@
 
 import { WaiterQueue } from "./_waiters.ts";
 
-function noTimeout(): never {
-  throw new Error("Semaphore waiters have no deadline");
-}
-
-function monotonicNow(): number {
-  return performance.now();
-}
-
 /**
  * A counting semaphore with FIFO waiters and direct hand-off: a released
  * permit goes straight to the oldest waiter, so later callers cannot barge
@@ -47,10 +39,9 @@ function monotonicNow(): number {
  */
 export class Semaphore {
   #permits: number;
-  readonly #waiters: WaiterQueue<void> = new WaiterQueue<void>(
-    monotonicNow,
-    noTimeout,
-  );
+  /** The permits it was made with: more are never available. */
+  readonly #max: number;
+  readonly #waiters: WaiterQueue<void> = new WaiterQueue<void>();
 
   /**
    * Makes a semaphore.
@@ -71,6 +62,7 @@ export class Semaphore {
       );
     }
     this.#permits = permits;
+    this.#max = permits;
   }
 
   /**
@@ -104,9 +96,20 @@ export class Semaphore {
     return false;
   }
 
-  /** Returns a permit: to the oldest waiter if any, else to the free count. */
+  /**
+   * Returns a permit: to the oldest waiter if any, else to the free count.
+   *
+   * @throws {RangeError} When every permit is already available: more
+   *   releases than acquisitions (the count is left as it is).
+   */
   release(): void {
-    if (!this.#waiters.grant(undefined)) this.#permits++;
+    if (this.#waiters.grant(undefined)) return;
+    if (this.#permits === this.#max) {
+      throw new RangeError(
+        `Cannot release semaphore: released more times than acquired (permits: ${this.#max})`,
+      );
+    }
+    this.#permits++;
   }
 
   /** Free permits now. */

@@ -252,3 +252,24 @@ Deno.test("Semaphore constructor rejects negative, fractional or infinite permit
   }
   assert.equal(new Semaphore(0).available, 0);
 });
+
+Deno.test("Semaphore.release() beyond the permits acquired throws RangeError and changes nothing", async () => {
+  const semaphore = new Semaphore(1);
+  const overRelease = (error: unknown): boolean => {
+    assert(error instanceof RangeError);
+    assert.equal(
+      error.message,
+      "Cannot release semaphore: released more times than acquired (permits: 1)",
+    );
+    return true;
+  };
+  assert.throws(() => semaphore.release(), overRelease);
+  assert.equal(semaphore.available, 1);
+  await semaphore.acquire();
+  semaphore.release();
+  assert.throws(() => semaphore.release(), overRelease);
+  assert.equal(semaphore.available, 1);
+  const none = new Semaphore(0);
+  assert.throws(() => none.release(), RangeError);
+  assert.equal(none.available, 0);
+});

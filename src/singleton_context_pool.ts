@@ -34,9 +34,9 @@ import {
   Pool,
   type PoolOptions,
 } from "./pool.ts";
-import { checkNumber } from "./_options.ts";
+import { COMMON_OPTIONS, numberOption, type OptionTable } from "./_options.ts";
 import { poolInternals, registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PoolCore } from "./_pool_core.ts";
+import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 import {
   type ProxiedConnection,
@@ -78,15 +78,15 @@ interface Context<C> {
 let poolIds = 0;
 
 /** One entry per context; a returned entry stays with its context. */
-class SingletonPolicy<C> implements Policy<C> {
-  readonly #core: PoolCore<C>;
+class SingletonPolicy<C, P> implements Policy<C, P> {
+  readonly #host: PolicyHost<C, P>;
   readonly poolSize: number;
   readonly id: number = ++poolIds;
   readonly storage: AsyncLocalStorage<Context<C>> = new AsyncLocalStorage();
   readonly #all = new Set<PoolEntry<C>>();
 
-  constructor(core: PoolCore<C>, poolSize: number) {
-    this.#core = core;
+  constructor(host: PolicyHost<C, P>, poolSize: number) {
+    this.#host = host;
     this.poolSize = poolSize;
   }
 
@@ -95,7 +95,7 @@ class SingletonPolicy<C> implements Policy<C> {
     const kept = context.entry;
     if (kept !== null && this.#all.has(kept)) return kept;
     this.#cleanup();
-    const entry = this.#core.newEntry();
+    const entry = this.#host.newEntry();
     this.#all.add(entry);
     context.entry = entry;
     return entry;
@@ -109,7 +109,7 @@ class SingletonPolicy<C> implements Policy<C> {
     for (const inUse of [false, true]) {
       for (const entry of this.#all) {
         if (this.#all.size < this.poolSize) return;
-        if (entry.inUse !== inUse || entry.connecting !== null) continue;
+        if (entry.inUse !== inUse || entry.isOpening) continue;
         this.#all.delete(entry);
         this.#closeQuietly(entry);
       }
@@ -117,15 +117,16 @@ class SingletonPolicy<C> implements Policy<C> {
   }
 
   #closeQuietly(entry: PoolEntry<C>): void {
-    this.#core.closeConnection(entry, false).catch((error: unknown) =>
-      this.#core.log.error("Exception closing connection", { error })
+    entry.close().catch((error: unknown) =>
+      this.#host.log.error("Exception closing connection", { error })
     );
   }
 
-  put(entry: PoolEntry<C>): void | Promise<void> {
-    if (entry.generation !== this.#core.generation) {
+  /** The entry stays with its context, unless it was checked out before the last `dispose()`. */
+  release(entry: PoolEntry<C>): void | Promise<void> {
+    if (this.#host.closesOnReturn(entry)) {
       this.#all.delete(entry);
-      return this.#core.closeConnection(entry, false);
+      return entry.close();
     }
   }
 
@@ -134,14 +135,13 @@ class SingletonPolicy<C> implements Policy<C> {
   }
 
   async dispose(): Promise<void> {
-    this.#core.generation++;
     for (const entry of [...this.#all]) {
       if (entry.inUse) continue;
       this.#all.delete(entry);
       try {
-        await this.#core.closeConnection(entry, false);
+        await entry.close();
       } catch (error) {
-        this.#core.log.error("Exception closing connection", { error });
+        this.#host.log.error("Exception closing connection", { error });
       }
     }
   }
@@ -151,8 +151,8 @@ class SingletonPolicy<C> implements Policy<C> {
   }
 }
 
-function policyOf<C>(pool: object): SingletonPolicy<C> {
-  return poolInternals.core<C>(pool).policy as SingletonPolicy<C>;
+function policyOf<C>(pool: object): SingletonPolicy<C, unknown> {
+  return poolInternals.engine<C>(pool).policy as SingletonPolicy<C, unknown>;
 }
 
 /**
@@ -238,7 +238,7 @@ export class SingletonContextPool<C> extends Pool<C> {
       });
     }
     const holder = context;
-    const pending = poolInternals.core<C>(this).connect(signal).then(
+    const pending = poolInternals.engine<C>(this).connect(signal).then(
       (proxy) => {
         holder.proxy = proxy;
         holder.pending = null;
@@ -270,9 +270,11 @@ export class SingletonContextPool<C> extends Pool<C> {
 }
 
 registerPoolClass(SingletonContextPool, {
-  keys: ["poolSize"],
-  makePolicy: (core, options) =>
-    new SingletonPolicy(core, checkNumber(options, "poolSize", 5, 1, true)),
+  options: {
+    ...COMMON_OPTIONS,
+    poolSize: numberOption(5, 1, true),
+  } as const satisfies OptionTable<SingletonContextPoolOptions<unknown>>,
+  makePolicy: (host, options) => new SingletonPolicy(host, options.poolSize),
 });
 
 export { SingletonContextPool as SingletonThreadPool };

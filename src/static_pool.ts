@@ -5,63 +5,72 @@
  */
 
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
+import { COMMON_OPTIONS } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PoolCore } from "./_pool_core.ts";
+import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
-import type { ProxiedConnection } from "./_proxied_connection.ts";
 
-/** One entry, shared; a replaced entry's connection is closed once unused (F10). */
-class StaticPolicy<C> implements Policy<C> {
-  readonly #core: PoolCore<C>;
+/**
+ * One entry, shared by every checkout. When it is spent (invalidated,
+ * stale, or checked out before the last `dispose()`), the next checkout
+ * drops it for a new one, and its connection is closed once no proxy uses
+ * it: upstream drops a replaced connection without closing it.
+ */
+class StaticPolicy<C, P> implements Policy<C, P> {
+  readonly #host: PolicyHost<C, P>;
   #entry: PoolEntry<C> | null = null;
-  /** Set by `acquire()` for the `wait()` that follows it. */
-  #retiring: { retired: Promise<void>; entry: PoolEntry<C> } | null = null;
 
-  constructor(core: PoolCore<C>) {
-    this.#core = core;
+  constructor(host: PolicyHost<C, P>) {
+    this.#host = host;
   }
 
-  acquire(): PoolEntry<C> | null {
+  /**
+   * The shared entry, or a new one in place of a spent one. When the spent
+   * one's connection is being closed, the checkout waits for that first,
+   * so that a `close` listener's error rejects this `connect()` instead of
+   * going unhandled.
+   */
+  acquire(signal: AbortSignal | undefined): PoolEntry<C> | Promise<P> {
     let entry = this.#entry;
     let retired: void | Promise<void> = undefined;
-    if (entry !== null && entry.connecting === null && this.#spent(entry)) {
+    if (entry !== null && this.#spent(entry)) {
       retired = this.#retire(entry);
       entry = null;
     }
     if (entry === null) {
-      entry = this.#core.newEntry();
+      entry = this.#host.newEntry();
       this.#entry = entry;
     }
     if (retired === undefined) return entry;
-    this.#retiring = { retired, entry };
-    return null;
+    const next = entry;
+    return retired.then(() => this.#host.checkout(next, signal));
   }
 
   /**
-   * Checks out once the replaced connection is closed, so that a `close`
-   * listener's error rejects this connect() instead of going unhandled.
+   * Checked out before the last `dispose()`; or, unless a connection is
+   * being opened on it, hard-invalidated or stale (soft or pool-wide
+   * invalidation, age).
    */
-  wait(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
-    const { retired, entry } = this.#retiring!;
-    this.#retiring = null;
-    return retired.then(() => this.#core.checkout(entry, signal));
-  }
-
-  /** Hard-invalidated, or stale by soft/pool invalidation or age. */
   #spent(entry: PoolEntry<C>): boolean {
-    if (entry.dbapiConnection === null) return !entry.isNew;
-    return this.#core.staleReason(entry) !== null;
+    if (this.#host.closesOnReturn(entry)) return true;
+    if (entry.isOpening) return false;
+    if (entry.dbapiConnection === null) return !entry.neverCheckedOut;
+    return entry.staleReason() !== null;
   }
 
   /** Drops the shared entry; its connection closes now or when its last proxy returns. */
   #retire(entry: PoolEntry<C>): void | Promise<void> {
     if (this.#entry === entry) this.#entry = null;
-    if (entry.users === 0) return this.#core.closeConnection(entry, false);
+    if (entry.users === 0) return entry.close();
   }
 
-  put(entry: PoolEntry<C>): void | Promise<void> {
-    if (entry !== this.#entry && entry.users === 0) {
-      return this.#core.closeConnection(entry, false);
+  /** The last proxy of a dropped entry, or of one checked out before the last `dispose()`, closes it. */
+  release(entry: PoolEntry<C>): void | Promise<void> {
+    if (
+      entry.users === 0 &&
+      (entry !== this.#entry || this.#host.closesOnReturn(entry))
+    ) {
+      return this.#retire(entry);
     }
   }
 
@@ -69,9 +78,10 @@ class StaticPolicy<C> implements Policy<C> {
     if (this.#entry === entry) this.#entry = null;
   }
 
+  /** Closes the connection now if no proxy holds it; otherwise its last proxy will. */
   async dispose(): Promise<void> {
     const entry = this.#entry;
-    if (entry !== null) await this.#retire(entry);
+    if (entry !== null && entry.users === 0) await this.#retire(entry);
   }
 
   status(): string {
@@ -126,6 +136,6 @@ export class StaticPool<C> extends Pool<C> {
 }
 
 registerPoolClass(StaticPool, {
-  keys: [],
-  makePolicy: (core) => new StaticPolicy(core),
+  options: COMMON_OPTIONS,
+  makePolicy: (host) => new StaticPolicy(host),
 });

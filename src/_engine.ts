@@ -1,0 +1,274 @@
+/**
+ * {@linkcode Engine}: what every pool class does the same way. A checkout
+ * asks the class's policy for an entry, prepares it (open, replace if stale
+ * or closed), hands out a proxy, then validates it (pre-ping, `checkout`
+ * listeners, up to two reconnects); a return resets the connection, fires
+ * `checkin` and releases the slot to the policy.
+ *
+ * - The policy is built here, once, from the factory its class registered;
+ *   it only says where entries come from and go back to.
+ * - The entry owns its connection (open, stale, close, invalidate); the
+ *   proxy holds one checkout. Everything on the way back (the proxy's
+ *   `close()`, `detach()`, `invalidate()`, a failed or abandoned checkout)
+ *   is the other half of the engine, {@linkcode Checkin}.
+ * - The engine owns the dispose generation, and the one rule that closes an
+ *   entry checked out before the last `dispose()` when it comes back.
+ * - A checkout of an idle connection with nothing to run (no pre-ping, no
+ *   `checkout` listener, nothing stale) is synchronous and allocates only
+ *   the proxy and the returned promise; its return, with no `reset` or
+ *   `checkin` listener and no debug lines, allocates nothing.
+ *
+ * @module
+ */
+
+import type { Creator } from "./connection.ts";
+import type { Dialect } from "./dialect.ts";
+import {
+  DisconnectionError,
+  InvalidatePoolError,
+  InvalidRequestError,
+} from "./errors.ts";
+import { Checkin } from "./_checkin.ts";
+import type { InstanceListeners } from "./_listeners.ts";
+import { errorText, type PoolLog } from "./_log.ts";
+import type { CommonOptions } from "./_options.ts";
+import type { Policy, PolicyHost } from "./_policy.ts";
+import { PoolContext } from "./_pool_context.ts";
+import { PoolEntry } from "./_pool_entry.ts";
+import { isPromise, raceAbort } from "./_promises.ts";
+import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
+
+/** The policy of one pool, as its engine sees it. */
+export type EnginePolicy<C> = Policy<C, ProxiedConnection<C>>;
+
+/** What the engine gives its policy. */
+export type EngineHost<C> = PolicyHost<C, ProxiedConnection<C>>;
+
+/** Reconnects allowed by one checkout's validation loop (SQLAlchemy's count). */
+const RECONNECTS = 2;
+
+/** The engine behind one pool instance. */
+export class Engine<C> implements EngineHost<C> {
+  readonly log: PoolLog;
+  readonly clock: () => number;
+  /** What every entry of this pool shares. */
+  readonly context: PoolContext<C>;
+  /** Where this pool's entries come from and go back to. */
+  readonly policy: EnginePolicy<C>;
+  /** The way back: every proxy's owner. */
+  readonly returns: Checkin<C>;
+  readonly #events: InstanceListeners;
+  readonly #prePing: boolean;
+  /** Moved on by every `dispose()`. */
+  #generation = 0;
+
+  /**
+   * @param options The pool's normalised options, as its class's table
+   *   made them.
+   * @param makePolicy Builds the class's policy; called once, here.
+   */
+  constructor(
+    creator: Creator<C>,
+    options: CommonOptions,
+    log: PoolLog,
+    events: InstanceListeners,
+    makePolicy: (host: EngineHost<C>) => EnginePolicy<C>,
+  ) {
+    this.log = log;
+    this.clock = options.clock;
+    this.#events = events;
+    this.#prePing = options.prePing;
+    this.context = new PoolContext({
+      creator,
+      // The options are checked once for every connection type.
+      dialect: options.dialect as Dialect<C>,
+      log,
+      events,
+      clock: options.clock,
+      recycleMs: options.recycleMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      validationTimeoutMs: options.validationTimeoutMs,
+    });
+    this.policy = makePolicy(this);
+    this.returns = new Checkin(
+      this.context,
+      this.policy,
+      options.resetOnReturn,
+    );
+  }
+
+  /** A new entry with no connection. */
+  newEntry(): PoolEntry<C> {
+    return new PoolEntry(this.context, this.#generation);
+  }
+
+  /** `true` for an entry checked out before the last `dispose()`. */
+  closesOnReturn(entry: PoolEntry<C>): boolean {
+    return entry.generation !== this.#generation;
+  }
+
+  /**
+   * `pool.dispose()`: entries checked out now will be closed when they come
+   * back; the policy closes what it keeps idle.
+   */
+  dispose(): Promise<void> {
+    this.#generation++;
+    return this.policy.dispose();
+  }
+
+  // -------------------------------------------------------------- checkout
+
+  /** `pool.connect()`: an entry from the policy, checked out. */
+  connect(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
+    if (signal !== undefined && signal.aborted) {
+      return Promise.reject(signal.reason);
+    }
+    let got: PoolEntry<C> | Promise<ProxiedConnection<C>>;
+    try {
+      got = this.policy.acquire(signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!(got instanceof PoolEntry)) return got;
+    const checkedOut = this.checkout(got, signal);
+    return isPromise(checkedOut) ? checkedOut : Promise.resolve(checkedOut);
+  }
+
+  /**
+   * Checks out an entry the caller now holds: synchronously when its
+   * connection can be handed out with nothing to run, else asynchronously.
+   * If `signal` aborts meanwhile, the caller's promise rejects at once; the
+   * checkout completes in the background and its proxy is returned
+   * normally, so events stay balanced.
+   */
+  checkout(
+    entry: PoolEntry<C>,
+    signal: AbortSignal | undefined,
+  ): ProxiedConnection<C> | Promise<ProxiedConnection<C>> {
+    entry.beginUse(this.#generation);
+    if (!this.#prePing && this.#events.compiled.checkout.length === 0) {
+      const connection = entry.readyConnection();
+      if (connection !== null) return this.#deliver(entry, connection);
+    }
+    if (signal === undefined) return this.#checkoutSlow(entry);
+    if (signal.aborted) {
+      return this.returns.releaseUnused(entry, signal.reason);
+    }
+    return raceAbort(
+      this.#checkoutSlow(entry),
+      signal,
+      (proxy) =>
+        proxy.close().catch((error: unknown) =>
+          this.log.error(
+            `Exception returning a connection whose checkout was aborted: ${
+              errorText(error)
+            }`,
+            { error },
+          )
+        ),
+      (error) =>
+        this.log.error(
+          `Exception during a checkout that was aborted: ${errorText(error)}`,
+          { error },
+        ),
+    );
+  }
+
+  #deliver(entry: PoolEntry<C>, connection: C): ProxiedConnection<C> {
+    entry.markCheckedOut();
+    const proxy = new ProxiedConnection(this.returns, entry, connection);
+    this.returns.track(proxy);
+    if (this.log.debugOn) {
+      this.log.debug(`Connection ${entry.label} checked out from pool`, {
+        connection,
+      });
+    }
+    return proxy;
+  }
+
+  async #checkoutSlow(entry: PoolEntry<C>): Promise<ProxiedConnection<C>> {
+    let connection: C | null;
+    try {
+      const ready = entry.prepare();
+      if (ready) await ready;
+      connection = entry.dbapiConnection;
+      if (connection === null) {
+        // A shared entry (StaticPool) invalidated by another proxy meanwhile.
+        throw new InvalidRequestError("This connection is closed");
+      }
+    } catch (error) {
+      await this.returns.checkoutFailed(entry, error, null);
+      throw error;
+    }
+    const proxy = this.#deliver(entry, connection);
+    if (this.#prePing || this.#events.has("checkout")) {
+      try {
+        await this.#validate(proxy, entry);
+      } catch (error) {
+        if (!proxyInternals.isFinished(proxy)) {
+          await this.returns.checkoutFailed(entry, error, proxy);
+        }
+        throw error;
+      }
+    }
+    return proxy;
+  }
+
+  /**
+   * Pre-ping and the `checkout` listeners. A `DisconnectionError` from
+   * either replaces the connection on the same entry (and, for an
+   * `InvalidatePoolError`, marks every older connection stale), then the
+   * round starts again; after two reconnects the checkout fails with "This
+   * connection is closed". A connection opened during this checkout is
+   * never pinged.
+   */
+  async #validate(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+  ): Promise<void> {
+    let reconnects = 0;
+    for (;;) {
+      const connection = proxy.dbapiConnection!;
+      const skipPing = entry.takeSkipNextPing();
+      try {
+        if (this.#prePing) {
+          if (skipPing) {
+            this.log.debug(
+              `Connection ${entry.label} is fresh, skipping pre-ping`,
+            );
+          } else {
+            await entry.ping();
+          }
+        }
+        const fired = this.#events.fire("checkout", connection, entry, proxy);
+        if (fired) await fired;
+        return;
+      } catch (error) {
+        if (!(error instanceof DisconnectionError)) throw error;
+        const poolWide = error instanceof InvalidatePoolError;
+        this.log.info(
+          poolWide
+            ? `Disconnection detected on checkout, invalidating all pooled connections prior to current timestamp (reason: ${
+              errorText(error)
+            })`
+            : `Disconnection detected on checkout, invalidating individual connection ${entry.label} (reason: ${
+              errorText(error)
+            })`,
+          { error },
+        );
+        const openedAt = entry.openedAt;
+        await entry.invalidate(error);
+        if (poolWide) this.context.invalidatePool(openedAt);
+        proxyInternals.setConnection(proxy, null);
+        await entry.open();
+        proxyInternals.setConnection(proxy, entry.dbapiConnection);
+        if (++reconnects === RECONNECTS) {
+          this.log.info("Reconnection attempts exhausted on checkout");
+          proxyInternals.finish(proxy);
+          await this.returns.invalidateCheckedOut(proxy, entry, undefined);
+          throw new InvalidRequestError("This connection is closed");
+        }
+      }
+    }
+  }
+}

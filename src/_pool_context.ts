@@ -1,0 +1,286 @@
+/**
+ * {@linkcode PoolContext}: what every entry of one pool shares. The engine
+ * makes one per pool and hands it to each entry it creates; an entry reads
+ * it and asks it, and never reaches the engine.
+ *
+ * - The fixed things: the creator, the dialect, the log, the listeners, the
+ *   clock, `recycleMs`, `connectTimeoutMs` and `validationTimeoutMs`.
+ * - The clock readings used as timestamps, made strictly increasing.
+ * - The pool invalidation time, and whether any connection can be stale
+ *   yet (checkouts skip the staleness check until one can).
+ * - The first-connect gate: `firstConnect` runs once per pool, before any
+ *   `connect` listener, and new connections' listeners are serialised until
+ *   one run of both has succeeded.
+ * - Opening a driver connection (the creator, bounded by
+ *   `connectTimeoutMs`) and closing one through the dialect (logged, its
+ *   error swallowed): the raw driver calls. What happens to an entry around
+ *   them (events, state) is the entry's business.
+ *
+ * It imports no other part of the engine, so entries, the engine and the
+ * policies can all depend on it without a cycle.
+ *
+ * @module
+ */
+
+import type { ConnectionPoolEntry, Creator } from "./connection.ts";
+import type { Dialect } from "./dialect.ts";
+import type { InstanceListeners } from "./_listeners.ts";
+import type { PoolLog } from "./_log.ts";
+import { ConnectTimeoutError } from "./errors.ts";
+import { ignore, isPromise, isThenable } from "./_promises.ts";
+
+/**
+ * Step added to a clock reading that did not move: timestamps are compared
+ * with a strict `>`, so "created at T" and "invalidated at T" must differ.
+ */
+const CLOCK_STEP = 0.001;
+
+/** The creator's result, if it can be a connection; `TypeError` otherwise. */
+function checkCreated<C>(made: unknown): C {
+  if (
+    (typeof made === "object" && made !== null) || typeof made === "function"
+  ) {
+    return made as C;
+  }
+  throw new TypeError(
+    `Cannot connect: the creator must return a connection object or a promise of one, received ${
+      made === null ? "null" : typeof made
+    }`,
+  );
+}
+
+/** The fixed parts of a {@linkcode PoolContext}. */
+export interface PoolContextInit<C> {
+  readonly creator: Creator<C>;
+  readonly dialect: Dialect<C>;
+  readonly log: PoolLog;
+  readonly events: InstanceListeners;
+  readonly clock: () => number;
+  /** Age in milliseconds past which a connection is replaced at checkout; `null` never. */
+  readonly recycleMs: number | null;
+  /** Most milliseconds one creator call may take, or `null`. */
+  readonly connectTimeoutMs: number | null;
+  /** Most milliseconds a pre-ping or a reset on return may take, or `null`. */
+  readonly validationTimeoutMs: number | null;
+}
+
+/** What every entry of one pool shares. */
+export class PoolContext<C> {
+  readonly creator: Creator<C>;
+  readonly dialect: Dialect<C>;
+  readonly log: PoolLog;
+  readonly events: InstanceListeners;
+  /** The pool's clock, in milliseconds. */
+  readonly clock: () => number;
+  /** `recycleMs`, with `Infinity` for "never". */
+  readonly recycleMs: number;
+  readonly connectTimeoutMs: number | null;
+  readonly validationTimeoutMs: number | null;
+  #invalidatedAt = -Infinity;
+  #mayBeStale: boolean;
+  #lastReading = -Infinity;
+  #connectionIds = 0;
+  #firstConnectDone = false;
+  #gatePassed = false;
+  #gateRun: Promise<void> | null = null;
+
+  constructor(init: PoolContextInit<C>) {
+    this.creator = init.creator;
+    this.dialect = init.dialect;
+    this.log = init.log;
+    this.events = init.events;
+    this.clock = init.clock;
+    this.recycleMs = init.recycleMs ?? Infinity;
+    this.connectTimeoutMs = init.connectTimeoutMs;
+    this.validationTimeoutMs = init.validationTimeoutMs;
+    this.#mayBeStale = this.recycleMs !== Infinity;
+  }
+
+  /** A clock reading strictly greater than every earlier one, for timestamps. */
+  now(): number {
+    let reading = this.clock();
+    if (reading <= this.#lastReading) reading = this.#lastReading + CLOCK_STEP;
+    this.#lastReading = reading;
+    return reading;
+  }
+
+  /** A number for the next driver connection's log label. */
+  nextConnectionId(): number {
+    return ++this.#connectionIds;
+  }
+
+  /** The pool invalidation time: connections opened before it are replaced at checkout. */
+  get invalidatedAt(): number {
+    return this.#invalidatedAt;
+  }
+
+  /**
+   * `false` until a connection can be stale (recycling is on, or a
+   * pool-wide or soft invalidation happened): checkouts then skip the
+   * staleness check.
+   */
+  get mayBeStale(): boolean {
+    return this.#mayBeStale;
+  }
+
+  /** Notes that some connection was soft-invalidated. */
+  softInvalidated(): void {
+    this.#mayBeStale = true;
+  }
+
+  /**
+   * Pool-wide invalidation: moves the pool invalidation time to now,
+   * unless the connection that reported the problem was opened before the
+   * last pool-wide invalidation (a burst of errors from old connections
+   * must not keep moving it and needlessly replace newer ones).
+   *
+   * @param openedAt When the reporting connection was opened; `null` when
+   *   there is none (or it was detached), which always moves the time.
+   */
+  invalidatePool(openedAt: number | null): void {
+    if (openedAt === null || this.#invalidatedAt < openedAt) {
+      this.#invalidatedAt = this.now();
+      this.#mayBeStale = true;
+    }
+  }
+
+  /**
+   * Fires the listeners of a new driver connection: `firstConnect` for the
+   * pool's first (once per pool; run again on the next new connection if it
+   * threw), then `connect`. Until one run of both has succeeded, runs are
+   * serialised: a second new connection waits for the run in progress
+   * before its own listeners start, so no `connect` listener runs before
+   * `firstConnect` has finished.
+   */
+  fireConnect(
+    connection: C,
+    entry: ConnectionPoolEntry<C>,
+  ): void | Promise<void> {
+    if (this.#gatePassed) return this.events.fire("connect", connection, entry);
+    return this.#fireConnectGated(connection, entry);
+  }
+
+  async #fireConnectGated(
+    connection: C,
+    entry: ConnectionPoolEntry<C>,
+  ): Promise<void> {
+    while (this.#gateRun !== null) {
+      try {
+        await this.#gateRun;
+      } catch {
+        // That run's own caller gets its error.
+      }
+    }
+    if (this.#gatePassed) {
+      const fired = this.events.fire("connect", connection, entry);
+      if (fired) await fired;
+      return;
+    }
+    const run = (async () => {
+      if (!this.#firstConnectDone) {
+        const first = this.events.fire("firstConnect", connection, entry);
+        if (first) await first;
+        this.#firstConnectDone = true;
+      }
+      const fired = this.events.fire("connect", connection, entry);
+      if (fired) await fired;
+      this.#gatePassed = true;
+    })();
+    this.#gateRun = run;
+    try {
+      await run;
+    } finally {
+      this.#gateRun = null;
+    }
+  }
+
+  /**
+   * Calls the creator for `entry`: a connection, or a promise of one
+   * bounded by `connectTimeoutMs` (past it, `ConnectTimeoutError`, and a
+   * connection that arrives later is closed, never handed out). A thenable
+   * that is not a native promise is adopted; a result that is not an object
+   * or a function is a `TypeError`.
+   */
+  createDriver(entry: ConnectionPoolEntry<C>): C | Promise<C> {
+    const made: unknown = this.creator(entry);
+    if (!isThenable(made)) return checkCreated<C>(made);
+    const pending = Promise.resolve(made);
+    const timeoutMs = this.connectTimeoutMs;
+    if (timeoutMs === null) return pending.then((c) => checkCreated<C>(c));
+    return new Promise<C>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(
+          new ConnectTimeoutError(
+            `${this.log.className}: creating a connection took longer than connectTimeoutMs (${timeoutMs} ms)`,
+            { timeoutMs },
+          ),
+        );
+        pending.then((late) => this.#closeLate(late), ignore);
+      }, timeoutMs);
+      pending.then(
+        (created) => {
+          if (timedOut) return;
+          clearTimeout(timer);
+          try {
+            resolve(checkCreated<C>(created));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        (error: unknown) => {
+          if (timedOut) return;
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** A connection that arrived after its creation timed out: closed, never handed out. */
+  #closeLate(late: unknown): void {
+    let connection: C;
+    try {
+      connection = checkCreated<C>(late);
+    } catch {
+      return;
+    }
+    this.log.warn(
+      `A connection arrived after connectTimeoutMs (${this.connectTimeoutMs} ms) had run out; closing it`,
+    );
+    void this.closeDriver(connection, "<late>", true);
+  }
+
+  /**
+   * Closes (or terminates) a driver connection through the dialect;
+   * `terminate` falls back to `close` when the dialect has none. The
+   * driver's error is logged and swallowed: the pool keeps working.
+   */
+  async closeDriver(
+    connection: C,
+    label: string,
+    terminate: boolean,
+  ): Promise<void> {
+    const dialect = this.dialect;
+    this.log.debug(
+      terminate
+        ? `Hard-closing connection ${label}`
+        : `Closing connection ${label}`,
+      { connection },
+    );
+    try {
+      const closed = terminate && dialect.terminate !== undefined
+        ? dialect.terminate(connection)
+        : dialect.close?.(connection);
+      if (isPromise(closed)) await closed;
+    } catch (error) {
+      this.log.error(
+        terminate
+          ? `Exception terminating connection ${label}`
+          : `Exception closing connection ${label}`,
+        { connection, error },
+      );
+    }
+  }
+}
