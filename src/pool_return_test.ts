@@ -12,7 +12,10 @@
 import assert from "node:assert/strict";
 import { type Pool, POOL_EVENT_NAMES, QueuePool } from "../mod.ts";
 import { poolInternals } from "./_pool_classes.ts";
-import { type ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
+import {
+  type ProxiedConnection,
+  proxyInternals,
+} from "./_proxied_connection.ts";
 import type { PoolResetState } from "./events.ts";
 import {
   type FakeConnection,
