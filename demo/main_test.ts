@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import type { QueuePool } from "@dbpool/pool";
 import { canStartPgCluster, startPgCluster } from "../tests/_pg_cluster.ts";
+import { needs } from "../src/_test_permissions.ts";
 import {
   MAX_BODY_BYTES,
   notesHandler,
@@ -55,7 +56,10 @@ function sqliteHasTable(path: string): boolean {
   }
 }
 
-Deno.test("runDemo() serves every request and leaves no connection checked out", async () => {
+Deno.test({
+  name: "runDemo() serves every request and leaves no connection checked out",
+  ...needs({ net: true, read: true, write: true }),
+}, async () => {
   const result = await runDemo({ requests: 200, concurrency: 16, poolSize: 2 });
   assert.equal(result.firstFailure, null);
   assert.equal(result.failed, 0);
@@ -82,7 +86,11 @@ Deno.test("runDemo() serves every request and leaves no connection checked out",
   ]);
 });
 
-Deno.test("runDemo() drops the notes table it created in a given database, unless asked to keep it", async () => {
+Deno.test({
+  name:
+    "runDemo() drops the notes table it created in a given database, unless asked to keep it",
+  ...needs({ net: true, read: true, write: true }),
+}, async () => {
   const dir = await Deno.makeTempDir({ prefix: "dbpool_demo_test_" });
   try {
     const path = `${dir}/mine.db`;
@@ -132,7 +140,11 @@ Deno.test({
   },
 });
 
-Deno.test("notesHandler() answers 413 to a chunked body over the cap and stops reading it", async () => {
+Deno.test({
+  name:
+    "notesHandler() answers 413 to a chunked body over the cap and stops reading it",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using db = await openNotesDatabase({ poolSize: 1 });
   const checkouts = countCheckouts(db.pool as QueuePool<DatabaseSync>);
   const chunkSize = 1024;
@@ -150,7 +162,11 @@ Deno.test("notesHandler() answers 413 to a chunked body over the cap and stops r
   assert.equal(checkouts(), 0);
 });
 
-Deno.test("notesHandler() answers 413 to a declared Content-Length over the cap without reading the body", async () => {
+Deno.test({
+  name:
+    "notesHandler() answers 413 to a declared Content-Length over the cap without reading the body",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using db = await openNotesDatabase({ poolSize: 1 });
   const { stream, state } = uploadSource(MAX_BODY_BYTES + 1, 1024);
   const response = await notesHandler(db.pool)(
@@ -166,7 +182,11 @@ Deno.test("notesHandler() answers 413 to a declared Content-Length over the cap 
   assert.equal(state.cancelled, true);
 });
 
-Deno.test("notesHandler() behind Deno.serve answers 413 to a large chunked upload without taking it in", async () => {
+Deno.test({
+  name:
+    "notesHandler() behind Deno.serve answers 413 to a large chunked upload without taking it in",
+  ...needs({ net: true, read: true, write: true }),
+}, async () => {
   await using db = await openNotesDatabase({ poolSize: 1 });
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -186,7 +206,10 @@ Deno.test("notesHandler() behind Deno.serve answers 413 to a large chunked uploa
   assert.ok(state.produced < total / 4, `uploaded ${state.produced} bytes`);
 });
 
-Deno.test("notesHandler() reads a body that arrives in many chunks", async () => {
+Deno.test({
+  name: "notesHandler() reads a body that arrives in many chunks",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using db = await openNotesDatabase({ poolSize: 1 });
   const text = JSON.stringify({ body: "é".repeat(1000) });
   const bytes = new TextEncoder().encode(text);
@@ -206,7 +229,11 @@ Deno.test("notesHandler() reads a body that arrives in many chunks", async () =>
   assert.equal((await response.json()).body, "é".repeat(1000));
 });
 
-Deno.test("notesHandler() answers 405 with an Allow header to a wrong method on a known path", async () => {
+Deno.test({
+  name:
+    "notesHandler() answers 405 with an Allow header to a wrong method on a known path",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using db = await openNotesDatabase({ poolSize: 1 });
   const handle = notesHandler(db.pool);
   const cases: [string, string, string][] = [
@@ -277,14 +304,21 @@ async function deno(
   };
 }
 
-Deno.test("deno task demo -- --help prints the usage", async () => {
+Deno.test({
+  name: "deno task demo -- --help prints the usage",
+  ...needs({ run: true }),
+}, async () => {
   const { code, stdout } = await deno(["task", "demo", "--", "--help"]);
   assert.equal(code, 0);
   assert.match(stdout, /^Usage: deno task demo \[options\]/);
   assert.match(stdout, /--unstable-no-legacy-abort/);
 });
 
-Deno.test("the demo says which connection failed and why, without pointing at --help", async () => {
+Deno.test({
+  name:
+    "the demo says which connection failed and why, without pointing at --help",
+  ...needs({ net: true, run: true }),
+}, async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr;
   listener.close(); // nothing listens there now: connections are refused
@@ -303,7 +337,10 @@ Deno.test("the demo says which connection failed and why, without pointing at --
   assert.doesNotMatch(stderr, /--help|s3cret/);
 });
 
-Deno.test("the demo in serve mode applies --work-ms and says how it shuts down", async () => {
+Deno.test({
+  name: "the demo in serve mode applies --work-ms and says how it shuts down",
+  ...needs({ net: true, run: true }),
+}, async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: [...RUN, "--serve", "--port", "0", "--work-ms", "200"],
     cwd: ROOT,

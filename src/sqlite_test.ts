@@ -22,6 +22,7 @@ import {
   SqliteDialect,
 } from "./sqlite.ts";
 import { tempDir } from "./_test_helpers.ts";
+import { needs } from "./_test_permissions.ts";
 
 /** Wraps a `DatabaseSync` and records every `exec()`. */
 function spy(db: DatabaseSync): SqliteConnection & { statements: string[] } {
@@ -81,7 +82,10 @@ Deno.test("SQLITE_DIALECT is a Dialect<DatabaseSync> named sqlite", () => {
   assert.ok(SQLITE_DIALECT instanceof SqliteDialect);
 });
 
-Deno.test("sqliteCreator() opens a file in WAL mode with the settings asked", async () => {
+Deno.test({
+  name: "sqliteCreator() opens a file in WAL mode with the settings asked",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_sqlite_");
   const connect = sqliteCreator(`${dir.path}/app.db`, {
     journalMode: "wal",
@@ -102,7 +106,11 @@ Deno.test("sqliteCreator() opens a file in WAL mode with the settings asked", as
   }
 });
 
-Deno.test("sqliteCreator() defaults to a 5000 ms busy timeout and keeps the journal mode", async () => {
+Deno.test({
+  name:
+    "sqliteCreator() defaults to a 5000 ms busy timeout and keeps the journal mode",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_sqlite_");
   const db = sqliteCreator(`${dir.path}/app.db`)();
   try {
@@ -116,7 +124,10 @@ Deno.test("sqliteCreator() defaults to a 5000 ms busy timeout and keeps the jour
   }
 });
 
-Deno.test("sqliteCreator() accepts a file: URL and opens read-only", async () => {
+Deno.test({
+  name: "sqliteCreator() accepts a file: URL and opens read-only",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_sqlite_");
   const url = new URL(`file://${dir.path}/app.db`);
   const writer = sqliteCreator(url)();
@@ -167,7 +178,10 @@ Deno.test("sqliteCreator() rejects bad options at once", () => {
   );
 });
 
-Deno.test("sqliteCreator() connections in WAL mode read while another writes", async () => {
+Deno.test({
+  name: "sqliteCreator() connections in WAL mode read while another writes",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_sqlite_");
   const connect = sqliteCreator(`${dir.path}/app.db`, { journalMode: "wal" });
   const writer = connect();
@@ -364,7 +378,11 @@ async function checkOut(
   return conns;
 }
 
-Deno.test("QueuePool over sqliteCreator(file, { journalMode: 'wal' }): every pooled connection is in WAL mode", async () => {
+Deno.test({
+  name:
+    "QueuePool over sqliteCreator(file, { journalMode: 'wal' }): every pooled connection is in WAL mode",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_sqlite_pool_");
   await using pool = newPool(`${dir.path}/app.db`, 3);
   const conns = await checkOut(pool, 3);
@@ -387,7 +405,11 @@ Deno.test("QueuePool over sqliteCreator(file, { journalMode: 'wal' }): every poo
   assert.ok((await Deno.stat(`${dir.path}/app.db-wal`)).isFile);
 });
 
-Deno.test("QueuePool over SQLite in WAL mode: pooled connections read while one holds an open write transaction", async () => {
+Deno.test({
+  name:
+    "QueuePool over SQLite in WAL mode: pooled connections read while one holds an open write transaction",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_sqlite_pool_");
   // busy_timeout 0: a reader that had to wait for the writer would fail at once.
   await using pool = newPool(`${dir.path}/app.db`, 4, { busyTimeoutMs: 0 });
@@ -424,7 +446,11 @@ Deno.test("QueuePool over SQLite in WAL mode: pooled connections read while one 
   assert.equal(pool.checkedIn(), 3);
 });
 
-Deno.test("QueuePool over SQLite: reset on return rolls back an open transaction and frees the write lock", async () => {
+Deno.test({
+  name:
+    "QueuePool over SQLite: reset on return rolls back an open transaction and frees the write lock",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_sqlite_pool_");
   await using pool = newPool(`${dir.path}/app.db`, 2, { busyTimeoutMs: 0 });
   {
@@ -464,7 +490,11 @@ Deno.test("QueuePool over SQLite: reset on return rolls back an open transaction
   assert.deepEqual(bodies(again), ["committed", "second"]);
 });
 
-Deno.test("QueuePool over SQLite: returning an idle connection leaves committed work alone", async () => {
+Deno.test({
+  name:
+    "QueuePool over SQLite: returning an idle connection leaves committed work alone",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_sqlite_pool_");
   await using pool = newPool(`${dir.path}/app.db`, 1);
   {

@@ -5,6 +5,7 @@ import { StaticPool } from "./static_pool.ts";
 import { createPoolFromUrl, redactUrl } from "./url.ts";
 import { recordingLogger } from "./_test_fake_driver.ts";
 import { inspectError, rejection, tempDir } from "./_test_helpers.ts";
+import { needs } from "./_test_permissions.ts";
 
 /** A loopback port nothing listens on. */
 function closedPort(): number {
@@ -41,7 +42,10 @@ Deno.test("createPoolFromUrl() treats sqlite://, sqlite:///:memory: and :memory:
   }
 });
 
-Deno.test("createPoolFromUrl() gives a sqlite:/// file a QueuePool in WAL mode", async () => {
+Deno.test({
+  name: "createPoolFromUrl() gives a sqlite:/// file a QueuePool in WAL mode",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_url_");
   const file = `${dir.path}/app.db`;
   await using pool = await createPoolFromUrl(`sqlite://${file}`, {
@@ -74,7 +78,11 @@ Deno.test("createPoolFromUrl() gives a sqlite:/// file a QueuePool in WAL mode",
   assert.equal(row?.file, file);
 });
 
-Deno.test("createPoolFromUrl() accepts SQLAlchemy's four-slash form, file: URLs and plain paths", async () => {
+Deno.test({
+  name:
+    "createPoolFromUrl() accepts SQLAlchemy's four-slash form, file: URLs and plain paths",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_url_");
   const file = `${dir.path}/my notes.db`;
   const urls: (string | URL)[] = [
@@ -95,7 +103,11 @@ Deno.test("createPoolFromUrl() accepts SQLAlchemy's four-slash form, file: URLs 
   }
 });
 
-Deno.test("createPoolFromUrl() passes the sqlite options and lets journalMode override WAL", async () => {
+Deno.test({
+  name:
+    "createPoolFromUrl() passes the sqlite options and lets journalMode override WAL",
+  ...needs({ read: true, write: true }),
+}, async () => {
   await using dir = await tempDir("dbpool_url_");
   await using pool = await createPoolFromUrl(`sqlite://${dir.path}/app.db`, {
     sqlite: { journalMode: "truncate", busyTimeoutMs: 1_234 },
@@ -198,7 +210,11 @@ Deno.test("createPoolFromUrl() refuses malformed percent-encoding in a postgres.
   }
 });
 
-Deno.test("createPoolFromUrl() keeps the password out of status(), String(pool), logs and connect errors", async () => {
+Deno.test({
+  name:
+    "createPoolFromUrl() keeps the password out of status(), String(pool), logs and connect errors",
+  ...needs({ env: true, net: true }),
+}, async () => {
   const port = closedPort();
   for (const query of ["", "?driver=postgres"]) {
     const { logger, text: logText } = recordingLogger();
@@ -223,7 +239,10 @@ Deno.test("createPoolFromUrl() keeps the password out of status(), String(pool),
   }
 });
 
-Deno.test("createPoolFromUrl() hides a driver error's copy of the password", async () => {
+Deno.test({
+  name: "createPoolFromUrl() hides a driver error's copy of the password",
+  ...needs({ env: true, net: true, read: true }),
+}, async () => {
   // An "sslrootcert" that does not exist makes node-postgres fail while
   // connecting; the file name carries the password, as a stand-in for any
   // driver message that quotes the URL.

@@ -24,6 +24,8 @@
  * @module
  */
 
+import { missingPermissions, type Needs } from "../src/_test_permissions.ts";
+
 /** Options of {@linkcode startPgCluster}. */
 export interface PgClusterOptions {
   /**
@@ -90,6 +92,22 @@ export interface PgCluster extends AsyncDisposable {
   /** The same as {@linkcode PgCluster.stop}. */
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/**
+ * The permissions {@linkcode startPgCluster} and the tests on its server
+ * use: `env` (`DATABASE_URL`, `PG_BINDIR`, the drivers' `PG*` variables),
+ * `run` (`initdb`, `pg_ctl`), `sys` (the user id), `read` and `write` (the
+ * cluster's directory) and `net`. A test that needs the cluster is ignored
+ * without them (see `needs()` in `src/_test_permissions.ts`).
+ */
+export const PG_CLUSTER_NEEDS: Needs = {
+  env: true,
+  net: true,
+  read: true,
+  run: true,
+  sys: true,
+  write: true,
+};
 
 const OS_USER = "postgres";
 const ROLE = "dbpool";
@@ -210,13 +228,20 @@ function quoteConf(value: string | number | boolean): string {
 }
 
 /**
- * Why no PostgreSQL server can be used here, or `null` when one can (either
- * `DATABASE_URL` is set or `initdb`/`pg_ctl` are installed and, as root, the
- * `postgres` OS user exists). Benches call it to skip with a clear message.
+ * Why no PostgreSQL server can be used here, or `null` when one can (the
+ * run has {@linkcode PG_CLUSTER_NEEDS}, and either `DATABASE_URL` is set or
+ * `initdb`/`pg_ctl` are installed and, as root, the `postgres` OS user
+ * exists). Benches call it to skip with a clear message.
  *
  * @returns `null`, or a sentence saying what is missing.
  */
 export async function pgClusterUnavailableReason(): Promise<string | null> {
+  const missing = missingPermissions(PG_CLUSTER_NEEDS);
+  if (missing.length > 0) {
+    return `This run lacks ${
+      missing.map((name) => `--allow-${name}`).join(", ")
+    }: deno task test grants them`;
+  }
   if (Deno.env.get("DATABASE_URL")) return null;
   const binDir = await findBinDir();
   if (binDir === null) {

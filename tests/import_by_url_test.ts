@@ -7,7 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import { canStartPgCluster, startPgCluster } from "./_pg_cluster.ts";
+import { needs } from "../src/_test_permissions.ts";
+import {
+  canStartPgCluster,
+  PG_CLUSTER_NEEDS,
+  startPgCluster,
+} from "./_pg_cluster.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -167,7 +172,11 @@ async function deno(
   };
 }
 
-Deno.test("every entry point works imported by URL, without this repository's import map", async () => {
+Deno.test({
+  name:
+    "every entry point works imported by URL, without this repository's import map",
+  ...needs(PG_CLUSTER_NEEDS),
+}, async () => {
   const pgAvailable = await canStartPgCluster();
   await using cluster = pgAvailable ? await startPgCluster() : null;
   await using server = serveRepository();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { needs } from "../src/_test_permissions.ts";
 // @ts-types="npm:@types/pg@^8"
 import pg from "npm:pg@^8";
 import type { Dialect } from "../src/dialect.ts";
@@ -8,7 +9,7 @@ import {
   pgCreator,
   type PgCreatorOptions,
 } from "../src/pg.ts";
-import { startPgCluster } from "./_pg_cluster.ts";
+import { PG_CLUSTER_NEEDS, startPgCluster } from "./_pg_cluster.ts";
 import {
   loggedStatements,
   readyForQueryProxy,
@@ -37,7 +38,10 @@ async function readyForQuery(client: pg.Client): Promise<void> {
   });
 }
 
-Deno.test("PgDialect against a live PostgreSQL", async (t) => {
+Deno.test({
+  name: "PgDialect against a live PostgreSQL",
+  ...needs(PG_CLUSTER_NEEDS),
+}, async (t) => {
   await using cluster = await startPgCluster({ logStatements: true });
   const connect = pgCreator({
     connectionString: cluster.url,
@@ -534,7 +538,10 @@ Deno.test("PgDialect against a live PostgreSQL", async (t) => {
   }
 });
 
-Deno.test("pgCreator() gives up connecting to a server that never answers", async (t) => {
+Deno.test({
+  name: "pgCreator() gives up connecting to a server that never answers",
+  ...needs({ env: true, net: true }),
+}, async (t) => {
   const attempt = async (
     server: { port: number },
     config: (url: string) => string | pg.ClientConfig,

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { needs } from "../src/_test_permissions.ts";
 import type { PoolProxiedConnection } from "../src/connection.ts";
 import type { Dialect } from "../src/dialect.ts";
 import { QueuePool } from "../src/queue_pool.ts";
@@ -15,7 +16,11 @@ import {
   postgresCreator,
   type PostgresReservedSql,
 } from "../src/postgres.ts";
-import { type PgCluster, startPgCluster } from "./_pg_cluster.ts";
+import {
+  PG_CLUSTER_NEEDS,
+  type PgCluster,
+  startPgCluster,
+} from "./_pg_cluster.ts";
 import { loggedStatements, waitFor } from "./_pg_test_helpers.ts";
 import { rejection } from "../src/_test_helpers.ts";
 
@@ -743,7 +748,10 @@ async function adapterScenarios(
   }
 }
 
-Deno.test("QueuePool against a live PostgreSQL, through each adapter", async (t) => {
+Deno.test({
+  name: "QueuePool against a live PostgreSQL, through each adapter",
+  ...needs(PG_CLUSTER_NEEDS),
+}, async (t) => {
   await using cluster = await startPgCluster({ logStatements: true });
   const admin = new Admin(cluster.url);
   try {

@@ -5,13 +5,14 @@
  */
 
 import assert from "node:assert/strict";
+import { needs } from "../src/_test_permissions.ts";
 import postgres from "npm:postgres@^3";
 import {
   POSTGRES_DIALECT,
   postgresCreator,
   type PostgresOptions,
 } from "../src/postgres.ts";
-import { startPgCluster } from "./_pg_cluster.ts";
+import { PG_CLUSTER_NEEDS, startPgCluster } from "./_pg_cluster.ts";
 import { waitFor, within } from "./_pg_test_helpers.ts";
 import { startTcpProxy } from "./_tcp_proxy.ts";
 import {
@@ -33,7 +34,11 @@ function codeOf(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code;
 }
 
-Deno.test("postgresCreator() with every host down fails within connect_timeout instead of retrying forever", async () => {
+Deno.test({
+  name:
+    "postgresCreator() with every host down fails within connect_timeout instead of retrying forever",
+  ...needs({ env: true, net: true }),
+}, async () => {
   const ports = [closedPort(), closedPort()];
   const url = `postgres://nobody:secret@127.0.0.1:${ports[0]},127.0.0.1:${
     ports[1]
@@ -53,7 +58,11 @@ Deno.test("postgresCreator() with every host down fails within connect_timeout i
   assert.ok(elapsed < 6_000, `failed after ${elapsed} ms`);
 });
 
-Deno.test("postgres.js connections when things go wrong, against a live PostgreSQL", async (t) => {
+Deno.test({
+  name:
+    "postgres.js connections when things go wrong, against a live PostgreSQL",
+  ...needs(PG_CLUSTER_NEEDS),
+}, async (t) => {
   await using cluster = await startPgCluster();
   const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
   /** The server sessions with this `application_name`. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { needs } from "../src/_test_permissions.ts";
 import net from "node:net";
 import postgres from "npm:postgres@^3";
 import type { Dialect } from "../src/dialect.ts";
@@ -7,7 +8,7 @@ import {
   postgresCreator,
   type PostgresOptions,
 } from "../src/postgres.ts";
-import { startPgCluster } from "./_pg_cluster.ts";
+import { PG_CLUSTER_NEEDS, startPgCluster } from "./_pg_cluster.ts";
 import { loggedStatements, waitFor, within } from "./_pg_test_helpers.ts";
 import { rejection } from "../src/_test_helpers.ts";
 
@@ -25,7 +26,10 @@ async function stateOf(admin: Sql, pid: number): Promise<string | undefined> {
   return row?.state as string | undefined;
 }
 
-Deno.test("PostgresDialect against a live PostgreSQL", async (t) => {
+Deno.test({
+  name: "PostgresDialect against a live PostgreSQL",
+  ...needs(PG_CLUSTER_NEEDS),
+}, async (t) => {
   await using cluster = await startPgCluster({ logStatements: true });
   const notices: postgres.Notice[] = [];
   const connect = postgresCreator(cluster.url, {
@@ -547,7 +551,11 @@ Deno.test("postgresCreator() refuses malformed percent-encoding in the user or p
   }
 });
 
-Deno.test("postgresCreator() refuses a connect_timeout that is neither a positive number of seconds nor 0", () => {
+Deno.test({
+  name:
+    "postgresCreator() refuses a connect_timeout that is neither a positive number of seconds nor 0",
+  ...needs({ env: true }),
+}, () => {
   const url = "postgres://user:secret@127.0.0.1/db";
   for (const value of [-1, Number.NaN, Infinity]) {
     assert.throws(
@@ -570,7 +578,11 @@ Deno.test("postgresCreator() refuses a connect_timeout that is neither a positiv
   postgresCreator(`${url}?connect_timeout=0`);
 });
 
-Deno.test("postgresCreator() passes connect_timeout to postgres.js: the one given, else 30 s", async () => {
+Deno.test({
+  name:
+    "postgresCreator() passes connect_timeout to postgres.js: the one given, else 30 s",
+  ...needs({ env: true }),
+}, async () => {
   const seen: unknown[] = [];
   /** A socket factory that records postgres.js's options and fails. */
   const socket = (options: { connect_timeout?: unknown }): never => {

@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
+import { needs } from "../src/_test_permissions.ts";
 import { QueuePool } from "../src/queue_pool.ts";
 import { createPoolFromUrl, redactUrl } from "../src/url.ts";
-import { startPgCluster } from "./_pg_cluster.ts";
+import { PG_CLUSTER_NEEDS, startPgCluster } from "./_pg_cluster.ts";
 import { errorText, rejection } from "../src/_test_helpers.ts";
 import { silentServer, within } from "./_pg_test_helpers.ts";
 
 const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
 
-Deno.test("createPoolFromUrl() against a live PostgreSQL", async (t) => {
+Deno.test({
+  name: "createPoolFromUrl() against a live PostgreSQL",
+  ...needs(PG_CLUSTER_NEEDS),
+}, async (t) => {
   await using cluster = await startPgCluster();
   const password = cluster.password;
   // Literal-typed URLs, so that the overloads type the connections.
@@ -108,7 +112,11 @@ Deno.test("createPoolFromUrl() against a live PostgreSQL", async (t) => {
   });
 });
 
-Deno.test("createPoolFromUrl() with connectTimeoutMs gives up on a PostgreSQL server that never answers", async (t) => {
+Deno.test({
+  name:
+    "createPoolFromUrl() with connectTimeoutMs gives up on a PostgreSQL server that never answers",
+  ...needs({ env: true, net: true }),
+}, async (t) => {
   for (
     const [driver, query] of [["pg", ""], ["postgres", "?driver=postgres"]]
   ) {
