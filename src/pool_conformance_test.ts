@@ -152,11 +152,6 @@ for (const { name, Class, keepsReturned } of POOL_CLASSES) {
   Deno.test({
     name:
       `${name}: detach() takes the connection out of the pool, the next checkout gets a new one, and closing the detached proxy closes it once without checkin`,
-    // SingletonContextPool currently hands the detached proxy back to the
-    // next connect() of the same context (as a nested checkout), where
-    // SQLAlchemy's singleton pool forgets a detached connection. Run it
-    // again once the pool forgets the context's proxy on detach().
-    ignore: name === "SingletonContextPool",
     async fn() {
       const driver = new FakeDriver();
       const trace = tracer(driver);

@@ -227,7 +227,9 @@ export class SingletonContextPool<C> extends Pool<C> {
       policy.storage.enterWith(context);
     }
     const held = context.proxy;
-    if (held !== null && !proxyInternals.isFinished(held)) {
+    // A detached proxy has left the pool: the context forgets it, and the
+    // next checkout gets a connection of its own.
+    if (held !== null && !held.isDetached && !proxyInternals.isFinished(held)) {
       proxyInternals.nest(held);
       return Promise.resolve(held);
     }
