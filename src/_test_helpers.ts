@@ -59,14 +59,6 @@ export function inspectError(error: unknown): string {
   return `${String(error)}\n${Deno.inspect(error, { depth: 6 })}`;
 }
 
-/**
- * The former name of {@linkcode inspectError}, still imported by
- * `tests/url_test.ts`.
- *
- * @deprecated Use {@linkcode inspectError}.
- */
-export const errorText: (error: unknown) => string = inspectError;
-
 /** A temporary directory whose name starts with `prefix`, removed on dispose. */
 export async function tempDir(
   prefix: string,

@@ -3,7 +3,7 @@ import { needs } from "../src/_test_permissions.ts";
 import { QueuePool } from "../src/queue_pool.ts";
 import { createPoolFromUrl, redactUrl } from "../src/url.ts";
 import { PG_CLUSTER_NEEDS, startPgCluster } from "./_pg_cluster.ts";
-import { errorText, rejection } from "../src/_test_helpers.ts";
+import { inspectError, rejection } from "../src/_test_helpers.ts";
 import { silentServer, within } from "./_pg_test_helpers.ts";
 
 const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
@@ -69,9 +69,9 @@ Deno.test({
         () => assert.fail("Expected connect() to fail"),
         (error: unknown) => error,
       );
-      assert.match(errorText(error), /password authentication failed/);
-      assert.ok(!errorText(error).includes(wrong), query);
-      assert.ok(!errorText(error).includes(password), query);
+      assert.match(inspectError(error), /password authentication failed/);
+      assert.ok(!inspectError(error).includes(wrong), query);
+      assert.ok(!inspectError(error).includes(password), query);
     }
   });
 
@@ -135,7 +135,7 @@ Deno.test({
         const elapsed = performance.now() - started;
         assert.ok(elapsed >= 295, `gave up after ${elapsed} ms`);
         assert.ok(elapsed < 5_000, `gave up after ${elapsed} ms`);
-        assert.ok(!errorText(error).includes("s3cret"));
+        assert.ok(!inspectError(error).includes("s3cret"));
         // The driver itself gave up too (its own default is 30 s or never).
         await within(server.hangUp, 5_000, "the driver closing its socket");
         assert.ok(pool instanceof QueuePool);
