@@ -280,3 +280,22 @@ registerPoolClass(SingletonContextPool, {
 });
 
 export { SingletonContextPool as SingletonThreadPool };
+// The types its public signatures use, so that this entry point documents
+// itself on its own (type-only: nothing more is loaded).
+export type {
+  ConnectionPoolEntry,
+  InvalidateOptions,
+  ManagesConnection,
+  PoolProxiedConnection,
+} from "./connection.ts";
+export type { ConnectOptions, Creator, Pool, PoolOptions } from "./pool.ts";
+export type {
+  ListenOptions,
+  PoolEventMap,
+  PoolEventName,
+  PoolListener,
+  PoolListenerFn,
+  PoolResetState,
+} from "./events.ts";
+export type { Dialect } from "./dialect.ts";
+export type { PoolLogger } from "./logger.ts";
