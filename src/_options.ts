@@ -20,6 +20,7 @@ import type { PoolEventName, PoolListener, PoolListenerFn } from "./events.ts";
 import { CONSOLE_LOGGER, type PoolLogger } from "./logger.ts";
 import type { PoolOptions } from "./pool_options.ts";
 import { checkEventName } from "./_listeners.ts";
+import { hint } from "./_option_hints.ts";
 
 const ACTION = "Cannot create pool";
 
@@ -151,7 +152,9 @@ export function checkOptions<T extends Table>(
       if (value === undefined) continue;
       if (!Object.hasOwn(table, key)) {
         throw new TypeError(
-          `${ACTION}: unknown option "${key}" for ${className}`,
+          `${ACTION}: unknown option "${key}" for ${className}${
+            hint(key, table)
+          }`,
         );
       }
       given[key] = value;

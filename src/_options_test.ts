@@ -45,21 +45,33 @@ function assertRejected(
   );
 }
 
-Deno.test("QueuePool constructor rejects an unknown option key with TypeError", () => {
-  for (
-    const key of [
-      "pool_size",
-      "max_overflow",
+Deno.test("QueuePool constructor rejects an unknown option key with TypeError, and says what to use instead", () => {
+  const cases: ReadonlyArray<readonly [string, string]> = [
+    ["pool_size", " (did you mean poolSize?)"],
+    ["max_overflow", " (did you mean maxOverflow?)"],
+    [
       "timeout",
-      "recycle",
-      "poolsize",
-      "storeTraceback",
-    ]
-  ) {
+      " (did you mean timeoutMs (longest wait for a free connection, in milliseconds)?)",
+    ],
+    ["recycle", ' (did you mean "recycleMs"?)'],
+    ["poolsize", ' (did you mean "poolSize"?)'],
+    ["prePIng", ' (did you mean "prePing"?)'],
+    ["recyclems", ' (did you mean "recycleMs"?)'],
+    ["storeTraceback", ""],
+    [
+      "max",
+      " (did you mean poolSize (idle connections kept) and maxOverflow (extra ones while checked out)?)",
+    ],
+    ["connectionTimeoutMillis", " (did you mean connectTimeoutMs?)"],
+    ["acquireTimeoutMillis", " (did you mean timeoutMs?)"],
+    ["maxLifetime", " (did you mean recycleMs?)"],
+    ["pool_pre_ping", " (did you mean prePing?)"],
+  ];
+  for (const [key, hint] of cases) {
     assertRejected(
       { [key]: 1 },
       TypeError,
-      `Cannot create pool: unknown option "${key}" for AsyncAdaptedQueuePool`,
+      `Cannot create pool: unknown option "${key}" for AsyncAdaptedQueuePool${hint}`,
     );
   }
 });
