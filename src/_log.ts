@@ -69,7 +69,13 @@ export class PoolLog {
     extra: Record<string, unknown> | undefined,
   ): void {
     try {
-      this.#logger[level](line, { logger: this.name, ...extra });
+      const context: Record<string, unknown> = { logger: this.name, ...extra };
+      // A logger such as `console` prints its arguments in full: a driver
+      // connection (a pg Client is hundreds of lines) is named instead.
+      if (context.connection !== undefined) {
+        context.connection = describeConnection(context.connection);
+      }
+      this.#logger[level](line, context);
     } catch {
       // A logger that throws must not break the pool.
     }
@@ -92,6 +98,30 @@ export function errorText(error: unknown): string {
   } catch {
     return "<unprintable error>";
   }
+}
+
+/**
+ * A driver connection in a few words: its class, and the server's process
+ * id when the driver exposes one (node-postgres's `processID`), e.g.
+ * `Client (backend pid 4242)`.
+ */
+export function describeConnection(connection: unknown): string {
+  let name: string = typeof connection;
+  if (
+    connection !== null &&
+    (typeof connection === "object" || typeof connection === "function")
+  ) {
+    name = (connection as { constructor?: { name?: string } }).constructor
+      ?.name || "Object";
+    let pid: unknown;
+    try {
+      pid = (connection as { processID?: unknown }).processID;
+    } catch {
+      pid = undefined;
+    }
+    if (typeof pid === "number") return `${name} (backend pid ${pid})`;
+  }
+  return name;
 }
 
 /** `<Ctor #n>`: a short stable label of a driver connection. */

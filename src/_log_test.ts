@@ -107,3 +107,38 @@ Deno.test("echo unset or false: only warn and error lines reach the logger", asy
   assert.deepEqual(await transcript(undefined), expected);
   assert.deepEqual(await transcript(false), expected);
 });
+
+Deno.test("log lines name a connection in a few words, never pass the driver object to the logger", async () => {
+  class Client {
+    processID = 4242;
+    readonly big = Array.from({ length: 1_000 }, (_, i) => ({ i }));
+    rollback(): void {}
+    close(): void {}
+  }
+  const calls: unknown[][] = [];
+  const logger = {
+    debug: (...args: unknown[]) => void calls.push(args),
+    info: (...args: unknown[]) => void calls.push(args),
+    warn: (...args: unknown[]) => void calls.push(args),
+    error: (...args: unknown[]) => void calls.push(args),
+  };
+  const pool = new QueuePool(() => new Client(), { echo: "debug", logger });
+  await (await pool.connect()).close();
+  await (await pool.connect()).invalidate(new Error("boom"));
+  await pool.dispose();
+  assert.ok(calls.length > 5);
+  for (const [line, context] of calls) {
+    // Everything but the error (whose stack is as long as it is).
+    const { error: _error, ...rest } = context as Record<string, unknown>;
+    const text = `${line} ${Deno.inspect(rest, { depth: 10 })}`;
+    assert.ok(!text.includes("big"), text);
+    assert.ok(text.split("\n").length <= 6, text);
+  }
+  const named = calls
+    .map(([, context]) => (context as { connection?: unknown }).connection)
+    .filter((connection) => connection !== undefined);
+  assert.ok(named.length > 0);
+  for (const connection of named) {
+    assert.equal(connection, "Client (backend pid 4242)");
+  }
+});
