@@ -71,5 +71,6 @@ export {
   type AssertionPoolOptions,
 } from "./src/assertion_pool.ts";
 export { NullPool } from "./src/null_pool.ts";
+export type { PoolStats } from "./src/pool_stats.ts";
 export { Semaphore } from "./src/semaphore.ts";
 export { StaticPool } from "./src/static_pool.ts";

@@ -52,6 +52,13 @@ export class Deque<T> {
     return out;
   }
 
+  /** Calls `fn` with each item, oldest first. */
+  forEach(fn: (item: T) => void): void {
+    for (let i = 0; i < this.#length; i++) {
+      fn(this.#items[(this.#head + i) & (this.#items.length - 1)]!);
+    }
+  }
+
   #grow(): void {
     const items = new Array<T | undefined>(this.#items.length * 2);
     for (let i = 0; i < this.#length; i++) {

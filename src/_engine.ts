@@ -27,12 +27,15 @@ import {
   DisconnectionError,
   InvalidatePoolError,
   InvalidRequestError,
+  PoolTimeoutError,
 } from "./errors.ts";
+import type { PoolCounts } from "./_counts.ts";
 import { Checkin } from "./_checkin.ts";
 import type { InstanceListeners } from "./_listeners.ts";
 import { errorText, type PoolLog } from "./_log.ts";
 import type { CommonOptions } from "./_options.ts";
 import type { Policy, PolicyHost } from "./_policy.ts";
+import type { PoolStats } from "./pool_stats.ts";
 import { PoolContext } from "./_pool_context.ts";
 import { PoolEntry } from "./_pool_entry.ts";
 import { isPromise, raceAbort } from "./_promises.ts";
@@ -97,6 +100,11 @@ export class Engine<C> implements EngineHost<C> {
     );
   }
 
+  /** The pool's running counts. */
+  get counts(): PoolCounts {
+    return this.context.counts;
+  }
+
   /** A new entry with no connection. */
   newEntry(): PoolEntry<C> {
     return new PoolEntry(this.context, this.#generation);
@@ -120,18 +128,64 @@ export class Engine<C> implements EngineHost<C> {
 
   /** `pool.connect()`: an entry from the policy, checked out. */
   connect(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
+    const counts = this.context.counts;
     if (signal !== undefined && signal.aborted) {
+      counts.aborts++;
       return Promise.reject(signal.reason);
     }
     let got: PoolEntry<C> | Promise<ProxiedConnection<C>>;
     try {
       got = this.policy.acquire(signal);
     } catch (error) {
+      if (error instanceof PoolTimeoutError) counts.timeouts++;
       return Promise.reject(error);
     }
-    if (!(got instanceof PoolEntry)) return got;
+    if (!(got instanceof PoolEntry)) return this.#counted(got, signal);
     const checkedOut = this.checkout(got, signal);
-    return isPromise(checkedOut) ? checkedOut : Promise.resolve(checkedOut);
+    if (isPromise(checkedOut)) return this.#counted(checkedOut, signal);
+    counts.checkouts++;
+    return Promise.resolve(checkedOut);
+  }
+
+  /** A checkout that did not finish at once, counted when it settles. */
+  #counted(
+    pending: Promise<ProxiedConnection<C>>,
+    signal: AbortSignal | undefined,
+  ): Promise<ProxiedConnection<C>> {
+    const counts = this.context.counts;
+    return pending.then((proxy) => {
+      counts.checkouts++;
+      return proxy;
+    }, (error: unknown) => {
+      if (signal !== undefined && signal.aborted && error === signal.reason) {
+        counts.aborts++;
+      } else if (error instanceof PoolTimeoutError) {
+        counts.timeouts++;
+      }
+      throw error;
+    });
+  }
+
+  /** `pool.stats()`: the class's gauges and the pool's counts. */
+  stats(): PoolStats {
+    const counts = this.context.counts;
+    const { idle, pending, max } = this.policy.gauges();
+    return {
+      open: counts.open,
+      idle,
+      checkedOut: counts.checkedOut,
+      pending,
+      max,
+      checkouts: counts.checkouts,
+      waits: counts.waits,
+      timeouts: counts.timeouts,
+      aborts: counts.aborts,
+      creates: counts.creates,
+      createFailures: counts.createFailures,
+      invalidations: counts.invalidations,
+      recycles: counts.recycles,
+      closes: counts.closes,
+    };
   }
 
   /**

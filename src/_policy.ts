@@ -17,6 +17,7 @@
  * @module
  */
 
+import type { PoolCounts } from "./_counts.ts";
 import type { PoolLog } from "./_log.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 
@@ -31,6 +32,8 @@ export interface PolicyHost<C, P> {
   readonly log: PoolLog;
   /** The pool's clock, in milliseconds (deadlines of waiting checkouts). */
   readonly clock: () => number;
+  /** The pool's running counts (`waits` is the policy's to count). */
+  readonly counts: PoolCounts;
   /** A new entry, with no connection yet. */
   newEntry(): PoolEntry<C>;
   /**
@@ -73,6 +76,18 @@ export interface Policy<C, P> {
   dispose(): Promise<void>;
   /** The class's `status()` string. */
   status(): string;
+  /** The parts of `pool.stats()` only the class knows. */
+  gauges(): PolicyGauges;
+}
+
+/** The parts of `pool.stats()` a policy reports. */
+export interface PolicyGauges {
+  /** Open connections kept idle. */
+  readonly idle: number;
+  /** Checkouts waiting. */
+  readonly pending: number;
+  /** Most connections open at a time, or `null` when unbounded. */
+  readonly max: number | null;
 }
 
 /**

@@ -27,6 +27,7 @@ import type { Dialect } from "./dialect.ts";
 import type { InstanceListeners } from "./_listeners.ts";
 import type { PoolLog } from "./_log.ts";
 import { ConnectTimeoutError } from "./errors.ts";
+import { PoolCounts } from "./_counts.ts";
 import { ignore, isPromise, isThenable } from "./_promises.ts";
 
 /**
@@ -76,6 +77,8 @@ export class PoolContext<C> {
   readonly recycleMs: number;
   readonly connectTimeoutMs: number | null;
   readonly validationTimeoutMs: number | null;
+  /** The numbers behind `pool.stats()`. */
+  readonly counts: PoolCounts = new PoolCounts();
   #invalidatedAt = -Infinity;
   #mayBeStale: boolean;
   #lastReading = -Infinity;
@@ -263,6 +266,7 @@ export class PoolContext<C> {
     terminate: boolean,
   ): Promise<void> {
     const dialect = this.dialect;
+    this.counts.closes++;
     this.log.debug(
       terminate
         ? `Hard-closing connection ${label}`

@@ -139,6 +139,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
       this.#softInvalidatedAt = context.now();
       context.softInvalidated();
     } else {
+      context.counts.invalidations++;
       try {
         await this.#closeConnection(true);
       } catch (closeError) {
@@ -225,12 +226,14 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   /** One more checkout holds the entry, in the pool's `generation`. */
   beginUse(generation: number): void {
     this.#users++;
+    this.#context.counts.checkedOut++;
     this.#generation = generation;
   }
 
   /** One checkout no longer holds the entry. */
   endUse(): void {
     this.#users--;
+    this.#context.counts.checkedOut--;
   }
 
   /** A checkout of the entry was delivered. */
@@ -367,7 +370,10 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
 
   /** Lets go of `connection` without closing it (`proxy.detach()`). */
   detachConnection(connection: C): void {
-    if (this.#connection === connection) this.#connection = null;
+    if (this.#connection === connection) {
+      this.#connection = null;
+      this.#context.counts.open--;
+    }
   }
 
   /**
@@ -378,6 +384,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     const connection = this.#connection;
     if (connection === null) return;
     this.#connection = null;
+    this.#context.counts.open--;
     await this.#context.closeDriver(connection, this.#label, true);
   }
 
@@ -392,9 +399,12 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
       const made = context.createDriver(this);
       connection = isPromise(made) ? await made : made;
     } catch (error) {
+      context.counts.createFailures++;
       context.log.debug(`Error on connect(): ${errorText(error)}`, { error });
       throw error;
     }
+    context.counts.creates++;
+    context.counts.open++;
     this.#connection = connection;
     this.#label = connectionLabel(connection, context.nextConnectionId());
     this.#skipNextPing = true;
@@ -432,6 +442,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   /** Replaces a stale connection: `close` event, terminate, open (no `invalidate` event). */
   async #replace(reason: string): Promise<void> {
     this.#context.log.info(`Connection ${this.#label} ${reason}; recycling`);
+    this.#context.counts.recycles++;
     await this.#closeConnection(true);
     await this.open();
   }
@@ -452,7 +463,10 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     } catch (error) {
       listenerError = error;
     }
-    if (this.#connection === connection) this.#connection = null;
+    if (this.#connection === connection) {
+      this.#connection = null;
+      context.counts.open--;
+    }
     await context.closeDriver(connection, this.#label, terminate);
     if (listenerError !== NONE) throw listenerError;
   }

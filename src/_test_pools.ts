@@ -38,6 +38,16 @@ export interface PoolClassCase {
     readonly checkedOut: RegExp;
     readonly returned: RegExp;
   };
+  /**
+   * `stats()` after the scripted sequence of the stats test (the counters
+   * that differ between classes) and `max` of the default pool.
+   */
+  readonly stats: {
+    readonly max: number | null;
+    readonly creates: number;
+    readonly recycles: number;
+    readonly closes: number;
+  };
   /** The counters of the pool classes that have them (the queue pool). */
   counters?(pool: Pool<FakeConnection>): {
     checkedIn: number;
@@ -57,6 +67,7 @@ export const POOL_CLASSES: readonly PoolClassCase[] = [
     name: "QueuePool",
     Class: QueuePool,
     keepsReturned: true,
+    stats: { max: 15, creates: 3, recycles: 1, closes: 3 },
     status: {
       fresh:
         /^Pool size: 5 {2}Connections in pool: 0 Current Overflow: -5 Current Checked out connections: 0$/,
@@ -74,24 +85,29 @@ export const POOL_CLASSES: readonly PoolClassCase[] = [
     name: "NullPool",
     Class: NullPool,
     keepsReturned: false,
+    stats: { max: null, creates: 4, recycles: 0, closes: 4 },
     status: named("NullPool"),
   },
   {
     name: "StaticPool",
     Class: StaticPool,
     keepsReturned: true,
+    // A stale shared connection is dropped with its entry, not recycled on it.
+    stats: { max: 1, creates: 3, recycles: 0, closes: 3 },
     status: named("StaticPool"),
   },
   {
     name: "AssertionPool",
     Class: AssertionPool,
     keepsReturned: true,
+    stats: { max: 1, creates: 3, recycles: 1, closes: 3 },
     status: named("AssertionPool"),
   },
   {
     name: "SingletonContextPool",
     Class: SingletonContextPool,
     keepsReturned: true,
+    stats: { max: 5, creates: 3, recycles: 1, closes: 3 },
     status: {
       fresh: /^SingletonThreadPool id:\d+ size: 0$/,
       checkedOut: /^SingletonThreadPool id:\d+ size: 1$/,

@@ -9,7 +9,7 @@ import { AssertionPoolError } from "./errors.ts";
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { booleanOption, COMMON_OPTIONS, type OptionTable } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PolicyHost } from "./_policy.ts";
+import type { Policy, PolicyGauges, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 
 /**
@@ -90,6 +90,15 @@ class AssertionPolicy<C, P> implements Policy<C, P> {
 
   status(): string {
     return "AssertionPool";
+  }
+
+  gauges(): PolicyGauges {
+    const entry = this.#entry;
+    const idle = entry !== null && !entry.inUse &&
+        entry.dbapiConnection !== null
+      ? 1
+      : 0;
+    return { idle, pending: 0, max: 1 };
   }
 }
 

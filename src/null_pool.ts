@@ -7,7 +7,7 @@
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { COMMON_OPTIONS } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PolicyHost } from "./_policy.ts";
+import type { Policy, PolicyGauges, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 import { RESOLVED } from "./_promises.ts";
 
@@ -35,6 +35,10 @@ class NullPolicy<C, P> implements Policy<C, P> {
 
   status(): string {
     return "NullPool";
+  }
+
+  gauges(): PolicyGauges {
+    return { idle: 0, pending: 0, max: null };
   }
 }
 

@@ -15,6 +15,7 @@ import type {
 } from "./events.ts";
 import type { Creator, PoolProxiedConnection } from "./connection.ts";
 import type { PoolOptions } from "./pool_options.ts";
+import type { PoolStats } from "./pool_stats.ts";
 import { Engine } from "./_engine.ts";
 import { addClassListener, InstanceListeners } from "./_listeners.ts";
 import { PoolLog } from "./_log.ts";
@@ -29,6 +30,7 @@ import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 
 export type { Creator } from "./connection.ts";
 export type { PoolOptions } from "./pool_options.ts";
+export type { PoolStats } from "./pool_stats.ts";
 
 /**
  * Options of {@linkcode Pool.connect}.
@@ -218,6 +220,33 @@ export abstract class Pool<C> implements AsyncDisposable {
    */
   status(): string {
     return this.#engine.policy.status();
+  }
+
+  /**
+   * A snapshot of the pool: open, idle and checked-out connections, waiting
+   * checkouts, the most connections allowed, and counters since the pool
+   * was made (checkouts, waits, timeouts, aborts, creates, failed creates,
+   * invalidations, recycles, closes). See {@linkcode PoolStats}.
+   *
+   * @returns A new plain object.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { QueuePool } from "@dbpool/pool";
+   *
+   * await using pool = new QueuePool(() => ({}), { poolSize: 1, maxOverflow: 0 });
+   * const conn = await pool.connect();
+   * assert.deepEqual(
+   *   [pool.stats().open, pool.stats().checkedOut, pool.stats().max],
+   *   [1, 1, 1],
+   * );
+   * await conn.close();
+   * assert.equal(pool.stats().idle, 1);
+   * ```
+   */
+  stats(): PoolStats {
+    return this.#engine.stats();
   }
 
   /**

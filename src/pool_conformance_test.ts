@@ -289,3 +289,74 @@ for (const { name, Class } of POOL_CLASSES) {
     assert.equal(driver.counts.create, 3);
   });
 }
+
+// ------------------------------------------------------------------ stats()
+
+for (const { name, Class, keepsReturned, stats } of POOL_CLASSES) {
+  Deno.test(`${name}.stats() counts checkouts, creates, invalidations, recycles, closes, aborts and failed creates`, async () => {
+    const driver = new FakeDriver();
+    await using pool = new Class(driver.creator, { dialect: driver.dialect });
+    const zero = {
+      open: 0,
+      idle: 0,
+      checkedOut: 0,
+      pending: 0,
+      max: stats.max,
+      checkouts: 0,
+      waits: 0,
+      timeouts: 0,
+      aborts: 0,
+      creates: 0,
+      createFailures: 0,
+      invalidations: 0,
+      recycles: 0,
+      closes: 0,
+    };
+    assert.deepEqual(pool.stats(), zero);
+    const first = await pool.connect();
+    assert.deepEqual(
+      [pool.stats().open, pool.stats().idle, pool.stats().checkedOut],
+      [1, 0, 1],
+    );
+    await first.close();
+    assert.deepEqual(
+      [pool.stats().open, pool.stats().idle, pool.stats().checkedOut],
+      keepsReturned ? [1, 1, 0] : [0, 0, 0],
+    );
+    await (await pool.connect()).invalidate(new Error("broken"));
+    await (await pool.connect()).close();
+    await pool.invalidate();
+    await (await pool.connect()).close();
+    await assert.rejects(
+      pool.connect({ signal: AbortSignal.abort(new Error("stop")) }),
+      { message: "stop" },
+    );
+    const before = pool.stats();
+    assert.equal(before.open, before.idle + before.checkedOut);
+    await pool.dispose();
+    driver.failNext.push(new Error("refused"));
+    await assert.rejects(pool.connect(), { message: "refused" });
+    assert.deepEqual(pool.stats(), {
+      ...zero,
+      checkouts: 4,
+      aborts: 1,
+      creates: stats.creates,
+      createFailures: 1,
+      invalidations: 1,
+      recycles: stats.recycles,
+      closes: stats.closes,
+    });
+    assert.equal(driver.openCount, 0);
+  });
+}
+
+for (const { name, Class } of POOL_CLASSES) {
+  Deno.test(`${name}.stats() returns a new plain object each time`, async () => {
+    await using pool = new Class(new FakeDriver().creator);
+    const a = pool.stats();
+    const b = pool.stats();
+    assert.notEqual(a, b);
+    assert.deepEqual(a, b);
+    assert.equal(Object.getPrototypeOf(a), Object.prototype);
+  });
+}

@@ -17,7 +17,7 @@ import {
   type OptionTable,
 } from "./_options.ts";
 import { poolInternals, registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PolicyHost } from "./_policy.ts";
+import type { Policy, PolicyGauges, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 import { WaiterQueue } from "./_waiters.ts";
 
@@ -141,6 +141,7 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     }
     const timeoutMs = this.timeoutMs;
     if (timeoutMs === 0) throw this.#timeoutError();
+    this.#host.counts.waits++;
     if (timeoutMs === null) return this.#waiters.wait(signal, Infinity);
     return this.#waiters.waitLazily(signal, timeoutMs);
   }
@@ -217,6 +218,18 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     this.#serveWaiters();
     log.info(`Pool disposed. ${this.status()}`);
     if (first !== null) throw first.error;
+  }
+
+  gauges(): PolicyGauges {
+    let idle = 0;
+    this.#idle.forEach((entry) => {
+      if (entry.dbapiConnection !== null) idle++;
+    });
+    return {
+      idle,
+      pending: this.#waiters.length,
+      max: this.#unbounded ? null : this.poolSize + this.maxOverflow,
+    };
   }
 
   status(): string {

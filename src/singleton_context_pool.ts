@@ -36,7 +36,7 @@ import {
 } from "./pool.ts";
 import { COMMON_OPTIONS, numberOption, type OptionTable } from "./_options.ts";
 import { poolInternals, registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PolicyHost } from "./_policy.ts";
+import type { Policy, PolicyGauges, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 import {
   type ProxiedConnection,
@@ -149,6 +149,14 @@ class SingletonPolicy<C, P> implements Policy<C, P> {
   status(): string {
     return `SingletonThreadPool id:${this.id} size: ${this.#all.size}`;
   }
+
+  gauges(): PolicyGauges {
+    let idle = 0;
+    for (const entry of this.#all) {
+      if (!entry.inUse && entry.dbapiConnection !== null) idle++;
+    }
+    return { idle, pending: 0, max: this.poolSize };
+  }
 }
 
 function policyOf<C>(pool: object): SingletonPolicy<C, unknown> {
@@ -219,7 +227,10 @@ export class SingletonContextPool<C> extends Pool<C> {
     options?: ConnectOptions,
   ): Promise<PoolProxiedConnection<C>> {
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) {
+      poolInternals.engine<C>(this).counts.aborts++;
+      return Promise.reject(signal.reason);
+    }
     const policy = policyOf<C>(this);
     let context = policy.storage.getStore();
     if (context === undefined) {

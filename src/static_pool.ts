@@ -7,7 +7,7 @@
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { COMMON_OPTIONS } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
-import type { Policy, PolicyHost } from "./_policy.ts";
+import type { Policy, PolicyGauges, PolicyHost } from "./_policy.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 
 /**
@@ -86,6 +86,15 @@ class StaticPolicy<C, P> implements Policy<C, P> {
 
   status(): string {
     return "StaticPool";
+  }
+
+  gauges(): PolicyGauges {
+    const entry = this.#entry;
+    const idle = entry !== null && entry.users === 0 &&
+        entry.dbapiConnection !== null
+      ? 1
+      : 0;
+    return { idle, pending: 0, max: 1 };
   }
 }
 
