@@ -367,7 +367,10 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
 
   /** Lets go of `connection` without closing it (`proxy.detach()`). */
   detachConnection(connection: C): void {
-    if (this.#connection === connection) this.#connection = null;
+    if (this.#connection === connection) {
+      this.#connection = null;
+      this.#context.connectionGone();
+    }
   }
 
   /**
@@ -379,6 +382,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     if (connection === null) return;
     this.#connection = null;
     await this.#context.closeDriver(connection, this.#label, true);
+    this.#context.connectionGone();
   }
 
   // ------------------------------------------------------------- lifecycle
@@ -388,10 +392,12 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     this.#connection = null;
     this.#openedAt = context.now();
     let connection: C;
+    context.connectionOpening();
     try {
       const made = context.createDriver(this);
       connection = isPromise(made) ? await made : made;
     } catch (error) {
+      context.connectionGone();
       context.log.debug(`Error on connect(): ${errorText(error)}`, { error });
       throw error;
     }
@@ -452,8 +458,10 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     } catch (error) {
       listenerError = error;
     }
-    if (this.#connection === connection) this.#connection = null;
+    const owned = this.#connection === connection;
+    if (owned) this.#connection = null;
     await context.closeDriver(connection, this.#label, terminate);
+    if (owned) context.connectionGone();
     if (listenerError !== NONE) throw listenerError;
   }
 }

@@ -220,6 +220,8 @@ export class SingletonContextPool<C> extends Pool<C> {
   ): Promise<PoolProxiedConnection<C>> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    const closed = poolInternals.engine<C>(this).closedError();
+    if (closed !== null) return Promise.reject(closed);
     const policy = policyOf<C>(this);
     let context = policy.storage.getStore();
     if (context === undefined) {
