@@ -42,6 +42,7 @@ export {
   DisconnectionError,
   InvalidatePoolError,
   InvalidRequestError,
+  PoolClosedError,
   PoolTimeoutError,
   type PoolTimeoutErrorOptions,
 } from "./src/errors.ts";
@@ -56,6 +57,7 @@ export {
 } from "./src/events.ts";
 export { CONSOLE_LOGGER, type PoolLogger } from "./src/logger.ts";
 export {
+  type CloseOptions,
   type ConnectOptions,
   type Creator,
   Pool,

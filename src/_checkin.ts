@@ -65,6 +65,34 @@ export class Checkin<C> implements ProxyOwner<C> {
     this.#leaks.track(proxy);
   }
 
+  /** Calls `fn` for each proxy still checked out (`pool.close()` past its timeout). */
+  forEachOut(fn: (proxy: ProxiedConnection<C>) => void): void {
+    this.#leaks.forEachOut(fn);
+  }
+
+  /**
+   * A checkout the closed pool refuses: the entry (in use when `inUse`)
+   * goes back, its connection closed, before the caller gets `error`.
+   */
+  async refuseClosed(
+    entry: PoolEntry<C>,
+    inUse: boolean,
+    error: unknown,
+  ): Promise<never> {
+    if (inUse) entry.endUse();
+    if (entry.neverCheckedOut) {
+      try {
+        await entry.close();
+      } catch (secondary) {
+        this.log.secondary(secondary);
+      }
+      this.#policy.discard(entry);
+    } else {
+      await this.#releaseQuietly(entry);
+    }
+    throw error;
+  }
+
   /** An entry handed to a caller who aborted before any work: released untouched. */
   releaseUnused(entry: PoolEntry<C>, reason: unknown): Promise<never> {
     entry.endUse();

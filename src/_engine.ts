@@ -13,6 +13,9 @@
  *   is the other half of the engine, {@linkcode Checkin}.
  * - The engine owns the dispose generation, and the one rule that closes an
  *   entry checked out before the last `dispose()` when it comes back.
+ * - `close()` starts the pool's {@linkcode Shutdown} (`_shutdown.ts`);
+ *   from then on every checkout is refused and every entry coming back is
+ *   closed.
  * - A checkout of an idle connection with nothing to run (no pre-ping, no
  *   `checkout` listener, nothing stale) is synchronous and allocates only
  *   the proxy and the returned promise; its return, with no `reset` or
@@ -40,6 +43,7 @@ import { PoolContext } from "./_pool_context.ts";
 import { PoolEntry } from "./_pool_entry.ts";
 import { isPromise, raceAbort } from "./_promises.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
+import { Shutdown } from "./_shutdown.ts";
 
 /** The policy of one pool, as its engine sees it. */
 export type EnginePolicy<C> = Policy<C, ProxiedConnection<C>>;
@@ -64,6 +68,8 @@ export class Engine<C> implements EngineHost<C> {
   readonly #prePing: boolean;
   /** Moved on by every `dispose()`. */
   #generation = 0;
+  /** Set by the first `close()`. */
+  #shutdown: Shutdown<C> | null = null;
 
   /**
    * @param options The pool's normalised options, as its class's table
@@ -112,7 +118,7 @@ export class Engine<C> implements EngineHost<C> {
 
   /** `true` for an entry checked out before the last `dispose()`. */
   closesOnReturn(entry: PoolEntry<C>): boolean {
-    return entry.generation !== this.#generation;
+    return entry.generation !== this.#generation || this.#shutdown !== null;
   }
 
   /**
@@ -124,6 +130,28 @@ export class Engine<C> implements EngineHost<C> {
     return this.policy.dispose();
   }
 
+  /**
+   * `pool.close()`: refuses checkouts from now on, then drains (see
+   * {@linkcode Shutdown}). A second call returns the first one's promise.
+   */
+  close(timeoutMs: number): Promise<void> {
+    if (this.#shutdown === null) {
+      this.#shutdown = new Shutdown(
+        this.context,
+        this.returns,
+        timeoutMs,
+        (error) => this.policy.close?.(error),
+        () => this.dispose(),
+      );
+    }
+    return this.#shutdown.done;
+  }
+
+  /** A new `PoolClosedError` once `close()` was called, else `null`. */
+  closedError(): Error | null {
+    return this.#shutdown === null ? null : this.#shutdown.refusal();
+  }
+
   // -------------------------------------------------------------- checkout
 
   /** `pool.connect()`: an entry from the policy, checked out. */
@@ -132,6 +160,9 @@ export class Engine<C> implements EngineHost<C> {
     if (signal !== undefined && signal.aborted) {
       counts.aborts++;
       return Promise.reject(signal.reason);
+    }
+    if (this.#shutdown !== null) {
+      return Promise.reject(this.#shutdown.refusal());
     }
     let got: PoolEntry<C> | Promise<ProxiedConnection<C>>;
     try {
@@ -199,6 +230,9 @@ export class Engine<C> implements EngineHost<C> {
     entry: PoolEntry<C>,
     signal: AbortSignal | undefined,
   ): ProxiedConnection<C> | Promise<ProxiedConnection<C>> {
+    if (this.#shutdown !== null) {
+      return this.returns.refuseClosed(entry, false, this.#shutdown.refusal());
+    }
     entry.beginUse(this.#generation);
     if (!this.#prePing && this.#events.compiled.checkout.length === 0) {
       const connection = entry.readyConnection();
@@ -253,6 +287,10 @@ export class Engine<C> implements EngineHost<C> {
     } catch (error) {
       await this.returns.checkoutFailed(entry, error, null);
       throw error;
+    }
+    if (this.#shutdown !== null) {
+      // The pool was closed while the connection was being made.
+      return this.returns.refuseClosed(entry, true, this.#shutdown.refusal());
     }
     const proxy = this.#deliver(entry, connection);
     if (this.#prePing || this.#events.has("checkout")) {

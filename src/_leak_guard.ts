@@ -16,6 +16,10 @@
  *   registered.
  * - The value held for a registered proxy is its entry, which holds no
  *   reference to the proxy, so the proxy stays collectable.
+ * - It can list the proxies still out ({@linkcode LeakGuard.forEachOut},
+ *   for `pool.close()`): the recent list, and a weak reference to each
+ *   registered proxy, made at the sweep that registered it (never at
+ *   checkout) and dropped at a later sweep once the proxy is back or gone.
  *
  * @module
  */
@@ -42,6 +46,8 @@ export class LeakGuard<P extends object, H> {
   #recentCount = 0;
   /** Proxies registered with the finalizer and not yet unregistered. */
   #registered = 0;
+  /** Weak references to the registered proxies, pruned at each sweep. */
+  #registeredRefs: Set<WeakRef<P>> = new Set();
 
   /**
    * @param heldOf What to hold for a proxy still checked out at a sweep,
@@ -68,8 +74,28 @@ export class LeakGuard<P extends object, H> {
     }
   }
 
+  /** Calls `fn` for each watched proxy still checked out (not returned, not detached). */
+  forEachOut(fn: (proxy: P) => void): void {
+    const out: P[] = [];
+    for (let i = 0; i < this.#recentCount; i++) {
+      const proxy = this.#recent[i]!;
+      if (this.#heldOf(proxy) !== null) out.push(proxy);
+    }
+    for (const ref of this.#registeredRefs) {
+      const proxy = ref.deref();
+      if (proxy !== undefined && this.#heldOf(proxy) !== null) out.push(proxy);
+    }
+    for (const proxy of new Set(out)) fn(proxy);
+  }
+
   /** Registers the recent proxies still checked out, and forgets the list. */
   sweep(): void {
+    for (const ref of this.#registeredRefs) {
+      const proxy = ref.deref();
+      if (proxy === undefined || this.#heldOf(proxy) === null) {
+        this.#registeredRefs.delete(ref);
+      }
+    }
     const recent = this.#recent;
     const count = this.#recentCount;
     this.#recentCount = 0;
@@ -80,6 +106,7 @@ export class LeakGuard<P extends object, H> {
       if (held !== null) {
         this.#registry().register(proxy, held, proxy);
         this.#registered++;
+        this.#registeredRefs.add(new WeakRef(proxy));
       }
     }
   }

@@ -74,6 +74,11 @@ export interface Policy<C, P> {
   discard(entry: PoolEntry<C>): void;
   /** Closes what the pool keeps idle (the engine has moved the generation on). */
   dispose(): Promise<void>;
+  /**
+   * `pool.close()`: rejects every waiting caller with `error` at once. A
+   * class without a wait queue leaves it out.
+   */
+  close?(error: unknown): void;
   /** The class's `status()` string. */
   status(): string;
   /** The parts of `pool.stats()` only the class knows. */

@@ -84,6 +84,9 @@ export class PoolContext<C> {
   #lastReading = -Infinity;
   #connectionIds = 0;
   #firstConnectDone = false;
+  /** Connections opening or open, owned by the pool's entries (see {@linkcode whenDrained}). */
+  #live = 0;
+  #onDrained: (() => void) | null = null;
   #gatePassed = false;
   #gateRun: Promise<void> | null = null;
 
@@ -105,6 +108,35 @@ export class PoolContext<C> {
     if (reading <= this.#lastReading) reading = this.#lastReading + CLOCK_STEP;
     this.#lastReading = reading;
     return reading;
+  }
+
+  /** An entry starts opening a connection: it counts as open until {@linkcode connectionGone}. */
+  connectionOpening(): void {
+    this.#live++;
+  }
+
+  /** An entry's connection failed to open, was closed, terminated or detached. */
+  connectionGone(): void {
+    if (--this.#live === 0 && this.#onDrained !== null) {
+      const drained = this.#onDrained;
+      this.#onDrained = null;
+      drained();
+    }
+  }
+
+  /**
+   * Resolves once no entry has a connection opening or open (at once when
+   * none has). Detached connections belong to their proxy and do not count.
+   */
+  whenDrained(): Promise<void> {
+    if (this.#live === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const earlier = this.#onDrained;
+      this.#onDrained = earlier === null ? resolve : () => {
+        earlier();
+        resolve();
+      };
+    });
   }
 
   /** A number for the next driver connection's log label. */

@@ -373,6 +373,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     if (this.#connection === connection) {
       this.#connection = null;
       this.#context.counts.open--;
+      this.#context.connectionGone();
     }
   }
 
@@ -386,6 +387,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     this.#connection = null;
     this.#context.counts.open--;
     await this.#context.closeDriver(connection, this.#label, true);
+    this.#context.connectionGone();
   }
 
   // ------------------------------------------------------------- lifecycle
@@ -395,11 +397,13 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     this.#connection = null;
     this.#openedAt = context.now();
     let connection: C;
+    context.connectionOpening();
     try {
       const made = context.createDriver(this);
       connection = isPromise(made) ? await made : made;
     } catch (error) {
       context.counts.createFailures++;
+      context.connectionGone();
       context.log.debug(`Error on connect(): ${errorText(error)}`, { error });
       throw error;
     }
@@ -463,11 +467,13 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     } catch (error) {
       listenerError = error;
     }
-    if (this.#connection === connection) {
+    const owned = this.#connection === connection;
+    if (owned) {
       this.#connection = null;
       context.counts.open--;
     }
     await context.closeDriver(connection, this.#label, terminate);
+    if (owned) context.connectionGone();
     if (listenerError !== NONE) throw listenerError;
   }
 }

@@ -258,6 +258,17 @@ export class WaiterQueue<T> {
     return this.#length;
   }
 
+  /**
+   * Rejects every queued waiter with `reason`, head first (the pool was
+   * closed).
+   */
+  rejectAll(reason: unknown): void {
+    for (let head = this.#head; head !== null; head = this.#head) {
+      this.#unlink(head);
+      head.reject(reason);
+    }
+  }
+
   #unlink(waiter: Waiter<T>): void {
     const { prev, next } = waiter;
     if (waiter === this.#unstamped) this.#unstamped = next;

@@ -219,3 +219,31 @@ export class ConnectTimeoutError extends Error {
     this.timeoutMs = options.timeoutMs;
   }
 }
+
+/**
+ * The pool was closed with `pool.close()`: every later `connect()`, and
+ * every checkout that was waiting when it was called, fails with this
+ * error. The message names the pool class.
+ *
+ * @example Checking out from a closed pool
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PoolClosedError, QueuePool } from "@dbpool/pool";
+ *
+ * const pool = new QueuePool(() => ({}));
+ * await pool.close();
+ * await assert.rejects(pool.connect(), PoolClosedError);
+ * ```
+ */
+export class PoolClosedError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message The message.
+   * @param options An optional `cause`.
+   */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PoolClosedError";
+  }
+}

@@ -22,6 +22,7 @@ import { PoolLog } from "./_log.ts";
 import {
   checkLegacyHooks,
   checkOptions,
+  describe,
   type GivenOptions,
   LEGACY_EVENTS,
 } from "./_options.ts";
@@ -51,6 +52,28 @@ export interface ConnectOptions {
    * connection goes back to the pool.
    */
   signal?: AbortSignal;
+}
+
+/**
+ * Options of {@linkcode Pool.close}.
+ *
+ * @example
+ * ```ts
+ * import { QueuePool } from "@dbpool/pool";
+ *
+ * const pool = new QueuePool(() => ({}));
+ * await pool.close({ timeoutMs: 5_000 });
+ * ```
+ */
+export interface CloseOptions {
+  /**
+   * Milliseconds to wait for checked-out connections to come back; past
+   * it they are terminated and their proxies become invalid. A finite
+   * number >= 0 (`RangeError` otherwise).
+   *
+   * @default {30_000}
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -178,6 +201,63 @@ export abstract class Pool<C> implements AsyncDisposable {
    */
   dispose(): Promise<void> {
     return this.#engine.dispose();
+  }
+
+  /**
+   * Shuts the pool down for good, draining it. From the call on,
+   * `connect()` rejects with `PoolClosedError`, and so does every
+   * checkout waiting for a connection, at once. Idle connections are
+   * closed at once; a checked-out connection is closed when it comes back
+   * (reset first, as on any return, then `checkin` and `close` fire); one
+   * being created is closed when it arrives. Connections still checked out
+   * after `timeoutMs` are terminated (`dialect.terminate`, else `close`;
+   * `invalidate` and `checkin` fire) and their proxies become invalid.
+   * Detached connections are not the pool's and are left alone.
+   *
+   * Unlike {@linkcode Pool.dispose} (SQLAlchemy's meaning: the pool stays
+   * usable), a closed pool stays closed; `[Symbol.asyncDispose]` still
+   * calls `dispose()`.
+   *
+   * @param options `timeoutMs` (default `30_000`).
+   * @returns A promise that resolves once the pool has nothing open; a
+   *   second call returns the same promise. Errors closing connections are
+   *   logged, not thrown.
+   * @throws {TypeError} (as a rejection) When `timeoutMs` is not a number.
+   * @throws {RangeError} (as a rejection) When `timeoutMs` is negative or not finite.
+   *
+   * @example Draining at shutdown
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PoolClosedError, QueuePool } from "@dbpool/pool";
+   *
+   * const pool = new QueuePool(() => ({ close() {} }));
+   * const conn = await pool.connect();
+   * const closed = pool.close({ timeoutMs: 1_000 });
+   * await assert.rejects(pool.connect(), PoolClosedError);
+   * await conn.close(); // comes back: closed, and the pool is drained
+   * await closed;
+   * assert.equal(pool.checkedOut(), 0);
+   * ```
+   */
+  close(options?: CloseOptions): Promise<void> {
+    const timeoutMs: unknown = options?.timeoutMs ?? 30_000;
+    if (typeof timeoutMs !== "number") {
+      return Promise.reject(
+        new TypeError(
+          `Cannot close pool: "timeoutMs" must be a number, received ${
+            describe(timeoutMs)
+          }`,
+        ),
+      );
+    }
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot close pool: "timeoutMs" must be a finite number >= 0, received ${timeoutMs}`,
+        ),
+      );
+    }
+    return this.#engine.close(timeoutMs);
   }
 
   /**

@@ -18,6 +18,8 @@ import {
   tracer,
 } from "./_test_fake_driver.ts";
 import { POOL_CLASSES } from "./_test_pools.ts";
+import { deferred, tick, watch } from "./_test_helpers.ts";
+import { PoolClosedError } from "./errors.ts";
 
 // ------------------------------------------------------- The Pool contract
 
@@ -350,6 +352,50 @@ for (const { name, Class, keepsReturned, stats } of POOL_CLASSES) {
   });
 }
 
+// ------------------------------------------------------------------ close()
+
+for (const { name, Class } of POOL_CLASSES) {
+  Deno.test(`${name}.close() closes the idle connection at once, then connect() rejects with PoolClosedError naming the class`, async () => {
+    const driver = new FakeDriver();
+    const pool = new Class(driver.creator, { dialect: driver.dialect });
+    await (await pool.connect()).close();
+    await pool.close();
+    assert.equal(driver.openCount, 0);
+    await assert.rejects(pool.connect(), (error) => {
+      assert(error instanceof PoolClosedError);
+      assert.equal(error.name, "PoolClosedError");
+      assert.match(error.message, new RegExp(Class.name));
+      return true;
+    });
+    assert.equal(driver.counts.create, 1);
+  });
+}
+
+for (const { name, Class } of POOL_CLASSES) {
+  Deno.test(`${name}.close() waits for a checked-out connection, closes it when it comes back, and a second call returns the same promise`, async () => {
+    const driver = new FakeDriver();
+    const trace = tracer(driver);
+    const pool = new Class(driver.creator, { dialect: trace.dialect });
+    const proxy = await pool.connect();
+    trace.watch(pool);
+    const closed = watch(pool.close());
+    assert.equal(pool.close(), closed.promise);
+    await tick();
+    assert.equal(closed.settled, false);
+    assert.equal(proxy.isValid, true);
+    await proxy.close();
+    await closed.promise;
+    assert.deepEqual(trace.timeline, [
+      "reset#1",
+      "driver.rollback#1",
+      "checkin#1",
+      "close#1",
+      "driver.close#1",
+    ]);
+    assert.equal(driver.openCount, 0);
+  });
+}
+
 for (const { name, Class } of POOL_CLASSES) {
   Deno.test(`${name}.stats() returns a new plain object each time`, async () => {
     await using pool = new Class(new FakeDriver().creator);
@@ -358,5 +404,52 @@ for (const { name, Class } of POOL_CLASSES) {
     assert.notEqual(a, b);
     assert.deepEqual(a, b);
     assert.equal(Object.getPrototypeOf(a), Object.prototype);
+  });
+}
+
+for (const { name, Class } of POOL_CLASSES) {
+  Deno.test(`${name}.close() on a pool that never connected resolves at once, and dispose() afterwards changes nothing`, async () => {
+    const driver = new FakeDriver();
+    const pool = new Class(driver.creator, { dialect: driver.dialect });
+    await pool.close({ timeoutMs: 0 });
+    await pool.dispose();
+    await pool[Symbol.asyncDispose]();
+    await assert.rejects(pool.connect(), PoolClosedError);
+    assert.equal(driver.counts.create, undefined);
+  });
+}
+
+for (const { name, Class } of POOL_CLASSES) {
+  Deno.test(`${name}.close() closes a connection that was being created when it arrives, and the checkout rejects with PoolClosedError`, async () => {
+    const driver = new FakeDriver();
+    const gate = deferred();
+    driver.gate = gate.promise;
+    const pool = new Class(driver.creator, { dialect: driver.dialect });
+    const checkout = watch(pool.connect());
+    await tick();
+    const closed = watch(pool.close());
+    await tick();
+    assert.equal(closed.settled, false);
+    gate.resolve();
+    await assert.rejects(checkout.promise, PoolClosedError);
+    await closed.promise;
+    assert.equal(driver.connections.length, 1);
+    assert.equal(driver.openCount, 0);
+  });
+}
+
+for (const { name, Class } of POOL_CLASSES) {
+  Deno.test(`${name}.close() with a bad timeoutMs rejects with TypeError or RangeError and leaves the pool open`, async () => {
+    const driver = new FakeDriver();
+    await using pool = new Class(driver.creator, { dialect: driver.dialect });
+    await assert.rejects(pool.close({ timeoutMs: -1 }), RangeError);
+    await assert.rejects(pool.close({ timeoutMs: Infinity }), RangeError);
+    await assert.rejects(pool.close({ timeoutMs: NaN }), RangeError);
+    await assert.rejects(
+      // @ts-expect-error: a string where a number belongs.
+      pool.close({ timeoutMs: "5" }),
+      TypeError,
+    );
+    await (await pool.connect()).close();
   });
 }

@@ -232,6 +232,10 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     };
   }
 
+  close(error: unknown): void {
+    this.#waiters.rejectAll(error);
+  }
+
   status(): string {
     return `Pool size: ${this.poolSize}  Connections in pool: ${this.checkedIn} Current Overflow: ${this.overflow()} Current Checked out connections: ${this.checkedOut()}`;
   }

@@ -231,6 +231,8 @@ export class SingletonContextPool<C> extends Pool<C> {
       poolInternals.engine<C>(this).counts.aborts++;
       return Promise.reject(signal.reason);
     }
+    const closed = poolInternals.engine<C>(this).closedError();
+    if (closed !== null) return Promise.reject(closed);
     const policy = policyOf<C>(this);
     let context = policy.storage.getStore();
     if (context === undefined) {
