@@ -39,6 +39,8 @@ export {
   AssertionPoolError,
   ConnectTimeoutError,
   type ConnectTimeoutErrorOptions,
+  CreateBackoffError,
+  type CreateBackoffErrorOptions,
   DisconnectionError,
   InvalidatePoolError,
   InvalidRequestError,

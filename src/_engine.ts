@@ -97,6 +97,7 @@ export class Engine<C> implements EngineHost<C> {
       recycleMs: options.recycleMs,
       connectTimeoutMs: options.connectTimeoutMs,
       validationTimeoutMs: options.validationTimeoutMs,
+      createBackoffMs: options.createBackoffMs,
     });
     this.policy = makePolicy(this);
     this.returns = new Checkin(

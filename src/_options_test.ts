@@ -170,8 +170,10 @@ Deno.test("QueuePool constructor rejects a bad recycleMs with RangeError naming 
   }
 });
 
-Deno.test("every pool class validates connectTimeoutMs and validationTimeoutMs like the other durations", async () => {
-  for (const key of ["connectTimeoutMs", "validationTimeoutMs"]) {
+Deno.test("every pool class validates connectTimeoutMs, validationTimeoutMs and createBackoffMs like the other durations", async () => {
+  for (
+    const key of ["connectTimeoutMs", "validationTimeoutMs", "createBackoffMs"]
+  ) {
     for (const value of [-1, NaN, Infinity]) {
       assertRejected(
         { [key]: value },

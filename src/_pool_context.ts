@@ -15,6 +15,9 @@
  *   `connectTimeoutMs`) and closing one through the dialect (logged, its
  *   error swallowed): the raw driver calls. What happens to an entry around
  *   them (events, state) is the entry's business.
+ * - The creation backoff (`createBackoffMs`): after a creator call fails,
+ *   creations fail fast with `CreateBackoffError` until the backoff ends;
+ *   then one creation is tried while the others still fail fast.
  *
  * It imports no other part of the engine, so entries, the engine and the
  * policies can all depend on it without a cycle.
@@ -26,7 +29,7 @@ import type { ConnectionPoolEntry, Creator } from "./connection.ts";
 import type { Dialect } from "./dialect.ts";
 import type { InstanceListeners } from "./_listeners.ts";
 import type { PoolLog } from "./_log.ts";
-import { ConnectTimeoutError } from "./errors.ts";
+import { ConnectTimeoutError, CreateBackoffError } from "./errors.ts";
 import { PoolCounts } from "./_counts.ts";
 import { ignore, isPromise, isThenable } from "./_promises.ts";
 
@@ -35,6 +38,12 @@ import { ignore, isPromise, isThenable } from "./_promises.ts";
  * with a strict `>`, so "created at T" and "invalidated at T" must differ.
  */
 const CLOCK_STEP = 0.001;
+
+/** Longest creation backoff, in milliseconds, unless `createBackoffMs` is longer. */
+const MAX_BACKOFF_MS = 30_000;
+
+/** Jitter of a creation backoff: its length is multiplied by 1 ± this. */
+const BACKOFF_JITTER = 0.2;
 
 /** The creator's result, if it can be a connection; `TypeError` otherwise. */
 function checkCreated<C>(made: unknown): C {
@@ -63,6 +72,8 @@ export interface PoolContextInit<C> {
   readonly connectTimeoutMs: number | null;
   /** Most milliseconds a pre-ping or a reset on return may take, or `null`. */
   readonly validationTimeoutMs: number | null;
+  /** First creation backoff in milliseconds, or `null` for none. */
+  readonly createBackoffMs: number | null;
 }
 
 /** What every entry of one pool shares. */
@@ -79,6 +90,20 @@ export class PoolContext<C> {
   readonly validationTimeoutMs: number | null;
   /** The numbers behind `pool.stats()`. */
   readonly counts: PoolCounts = new PoolCounts();
+  readonly createBackoffMs: number | null;
+  /** Nominal length of the last backoff (before jitter); `0` after a success. */
+  #backoffNominal = 0;
+  /** Length of the backoff in progress, jitter included. */
+  #backoffMs = 0;
+  /** When the backoff in progress began, and when it ends (clock readings). */
+  #backoffFrom = -Infinity;
+  #backoffUntil = -Infinity;
+  /** The error of the last failed creation. */
+  #backoffCause: unknown = undefined;
+  /** `true` from a failed creation to the next successful one. */
+  #failing = false;
+  /** A creation tried after a backoff ended is in flight: the others fail fast. */
+  #probing = false;
   #invalidatedAt = -Infinity;
   #mayBeStale: boolean;
   #lastReading = -Infinity;
@@ -99,6 +124,7 @@ export class PoolContext<C> {
     this.recycleMs = init.recycleMs ?? Infinity;
     this.connectTimeoutMs = init.connectTimeoutMs;
     this.validationTimeoutMs = init.validationTimeoutMs;
+    this.createBackoffMs = init.createBackoffMs;
     this.#mayBeStale = this.recycleMs !== Infinity;
   }
 
@@ -234,9 +260,91 @@ export class PoolContext<C> {
    * bounded by `connectTimeoutMs` (past it, `ConnectTimeoutError`, and a
    * connection that arrives later is closed, never handed out). A thenable
    * that is not a native promise is adopted; a result that is not an object
-   * or a function is a `TypeError`.
+   * or a function is a `TypeError`. With `createBackoffMs`, a call during
+   * a backoff throws `CreateBackoffError` without calling the creator.
    */
   createDriver(entry: ConnectionPoolEntry<C>): C | Promise<C> {
+    if (this.createBackoffMs === null) return this.#create(entry);
+    return this.#createWithBackoff(entry);
+  }
+
+  /** {@linkcode PoolContext.createDriver} with `createBackoffMs` set. */
+  #createWithBackoff(entry: ConnectionPoolEntry<C>): C | Promise<C> {
+    const startedAt = this.now();
+    let probe = false;
+    if (this.#failing) {
+      if (this.#probing || startedAt < this.#backoffUntil) {
+        throw new CreateBackoffError(
+          `Cannot create a connection: backing off for ${
+            Math.round(this.#backoffMs)
+          } ms after a failed creation (createBackoffMs)`,
+          {
+            backoffMs: this.#backoffMs,
+            retryInMs: Math.max(0, this.#backoffUntil - startedAt),
+            cause: this.#backoffCause,
+          },
+        );
+      }
+      probe = this.#probing = true;
+    }
+    let made: C | Promise<C>;
+    try {
+      made = this.#create(entry);
+    } catch (error) {
+      this.#createFailed(error, startedAt, probe);
+      throw error;
+    }
+    if (!isPromise(made)) {
+      this.#createSucceeded(probe);
+      return made;
+    }
+    return made.then((connection) => {
+      this.#createSucceeded(probe);
+      return connection;
+    }, (error: unknown) => {
+      this.#createFailed(error, startedAt, probe);
+      throw error;
+    });
+  }
+
+  #createSucceeded(probe: boolean): void {
+    if (probe) this.#probing = false;
+    this.#failing = false;
+    this.#backoffNominal = 0;
+    this.#backoffCause = undefined;
+  }
+
+  /**
+   * A creation failed: a new backoff starts, twice as long as the last one
+   * (with jitter, capped), unless one already began after this creation
+   * started (creations in flight together count as one failure).
+   */
+  #createFailed(error: unknown, startedAt: number, probe: boolean): void {
+    if (probe) this.#probing = false;
+    this.#backoffCause = error;
+    if (this.#failing && startedAt < this.#backoffFrom) return;
+    this.#failing = true;
+    const first = this.createBackoffMs!;
+    const nominal = this.#backoffNominal === 0
+      ? first
+      : Math.min(this.#backoffNominal * 2, Math.max(MAX_BACKOFF_MS, first));
+    this.#backoffNominal = nominal;
+    this.#backoffMs = nominal *
+      (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * Math.random());
+    this.#backoffFrom = this.now();
+    this.#backoffUntil = this.#backoffFrom + this.#backoffMs;
+    if (this.log.infoOn) {
+      this.log.info(
+        `Connection creation failed; backing off for ${
+          Math.round(this.#backoffMs)
+        } ms`,
+        { error },
+      );
+    }
+  }
+
+  /** The creator call, checked and bounded by `connectTimeoutMs`. */
+  #create(entry: ConnectionPoolEntry<C>): C | Promise<C> {
     const made: unknown = this.creator(entry);
     if (!isThenable(made)) return checkCreated<C>(made);
     const pending = Promise.resolve(made);

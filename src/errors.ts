@@ -247,3 +247,58 @@ export class PoolClosedError extends Error {
     this.name = "PoolClosedError";
   }
 }
+
+/** Options of {@linkcode CreateBackoffError}. */
+export interface CreateBackoffErrorOptions extends ErrorOptions {
+  /** The length of the backoff in progress, in milliseconds. */
+  backoffMs: number;
+  /** Milliseconds left until the pool tries the creator again. */
+  retryInMs: number;
+}
+
+/**
+ * A checkout needed a new connection while the pool was backing off after a
+ * failed creation (the `createBackoffMs` option): it fails at once, without
+ * calling the creator. Its `cause` is the error of the last failed
+ * creation. None of the other classes fits: the creator was not slow
+ * (`ConnectTimeoutError`), the pool is not exhausted (`PoolTimeoutError`),
+ * and no connection was found dead (`DisconnectionError`).
+ *
+ * @example Failing fast while the database refuses connections
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CreateBackoffError, QueuePool } from "@dbpool/pool";
+ *
+ * let calls = 0;
+ * await using pool = new QueuePool<object>(() => {
+ *   calls++;
+ *   throw new Error("too many clients already");
+ * }, { createBackoffMs: 1_000 });
+ * await assert.rejects(pool.connect(), /too many clients/);
+ * await assert.rejects(pool.connect(), (error) => {
+ *   assert(error instanceof CreateBackoffError);
+ *   assert.match(String((error.cause as Error).message), /too many clients/);
+ *   return true;
+ * });
+ * assert.equal(calls, 1);
+ * ```
+ */
+export class CreateBackoffError extends Error {
+  /** The length of the backoff in progress, in milliseconds. */
+  readonly backoffMs: number;
+  /** Milliseconds left, when thrown, until the pool tries the creator again. */
+  readonly retryInMs: number;
+
+  /**
+   * Makes the error.
+   *
+   * @param message The message.
+   * @param options The backoff, the time left and the last creation error as `cause`.
+   */
+  constructor(message: string, options: CreateBackoffErrorOptions) {
+    super(message, options);
+    this.name = "CreateBackoffError";
+    this.backoffMs = options.backoffMs;
+    this.retryInMs = options.retryInMs;
+  }
+}

@@ -129,4 +129,18 @@ export interface PoolOptions<C> {
    * @default {5_000}
    */
   validationTimeoutMs?: number | null;
+  /**
+   * After a creator call fails, no new connection is created for this many
+   * milliseconds: a checkout that needs one meanwhile fails at once with
+   * `CreateBackoffError` (its `cause` is the last creation error) instead
+   * of calling the creator, so a database that refuses connections is not
+   * hammered. Each further failure doubles the backoff, with ±20% jitter,
+   * up to 30 s; the first success resets it. When a backoff ends, one
+   * creation is tried while the others still fail fast. Idle connections
+   * are handed out as usual. `null` calls the creator for every checkout
+   * that needs a connection (SQLAlchemy's behaviour).
+   *
+   * @default {null}
+   */
+  createBackoffMs?: number | null;
 }
