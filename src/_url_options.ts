@@ -5,7 +5,8 @@
  *
  * - The caller's options object is never changed: the split copies it.
  * - Only the shape of the options is checked here (an object, driver
- *   settings that are objects, no `dialect`, no `pg.connectionString`);
+ *   settings that are objects, a `driver` naming one of the three
+ *   adapters, no `dialect`, no `pg.connectionString`);
  *   the values are left to the pool and the driver adapters, which reject
  *   bad ones with their own messages.
  * - A connect timeout set in the driver settings or in the URL always
@@ -20,7 +21,7 @@
 import type { SqliteConnectOptions } from "./sqlite.ts";
 import type { PgClientConfig } from "./pg.ts";
 import type { PostgresOptions } from "./postgres.ts";
-import { ACTION } from "./_url_parse.ts";
+import { ACTION, DRIVER_NAMES, type DriverName } from "./_url_parse.ts";
 
 /** The driver settings of the options (their public documentation is on `CreatePoolFromUrlOptions`). */
 export interface DriverOptions {
@@ -30,6 +31,35 @@ export interface DriverOptions {
 }
 
 const DRIVER_OPTION_KEYS: readonly string[] = ["sqlite", "pg", "postgres"];
+
+/**
+ * The `driver` option, checked: one of {@linkcode DRIVER_NAMES}, or
+ * `undefined` when absent (or when the options are not an object, which
+ * {@linkcode splitOptions} rejects).
+ */
+export function driverOption(options: unknown): DriverName | undefined {
+  if (options === null || typeof options !== "object") return undefined;
+  // Own keys only, as the pool reads its options.
+  const value = Object.hasOwn(options, "driver")
+    ? (options as { driver?: unknown }).driver
+    : undefined;
+  if (value === undefined) return undefined;
+  if (!DRIVER_NAMES.includes(value as DriverName)) {
+    const names = DRIVER_NAMES.map((name) => `"${name}"`);
+    throw new TypeError(
+      `${ACTION}: "driver" must be ${names.slice(0, -1).join(", ")} or ${
+        names.at(-1)
+      }, received ${
+        typeof value === "string"
+          ? `"${value}"`
+          : value === null
+          ? "null"
+          : typeof value
+      }`,
+    );
+  }
+  return value as DriverName;
+}
 
 /** Splits the options into the pool's and the drivers'; checks the shapes. */
 export function splitOptions(
@@ -53,6 +83,7 @@ export function splitOptions(
     );
   }
   const poolOptions: Record<string, unknown> = { ...options };
+  delete poolOptions.driver; // read by driverOption()
   const driverOptions: Record<string, unknown> = {};
   for (const key of DRIVER_OPTION_KEYS) {
     const value = poolOptions[key];

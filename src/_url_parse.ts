@@ -13,6 +13,11 @@
  * - `driver` is read and removed; a SQLite URL takes no other parameter,
  *   and a PostgreSQL URL keeps its other parameters, in their order and as
  *   written, for the driver.
+ * - The caller's `driver` option, when given, must agree with the URL: it
+ *   picks the driver of a PostgreSQL URL without a `driver` parameter, and
+ *   any other disagreement (another scheme's driver, another `driver`
+ *   parameter) is a `TypeError` naming both, so that a pool typed for one
+ *   driver never holds another's connections.
  * - Parsing is pure: no driver is loaded and nothing is opened. What is
  *   refused here is refused with a `TypeError` whose message never shows
  *   the password. (Whether a PostgreSQL URL is valid as a whole is left to
@@ -23,6 +28,9 @@
 
 import { redact } from "./_url_secrets.ts";
 
+/** The drivers a URL can select, by the name of their entry point. */
+export type DriverName = "pg" | "postgres" | "sqlite";
+
 /** What a URL selects. */
 export type UrlTarget =
   | { readonly driver: "sqlite"; readonly path: string | URL }
@@ -31,6 +39,8 @@ export type UrlTarget =
 /** The start of the messages of `createPoolFromUrl()`'s own errors. */
 export const ACTION: string = "Cannot create pool from URL";
 const POSTGRES_DRIVERS: readonly string[] = ["pg", "postgres"];
+/** Every value of the `driver` option, in the order messages list them. */
+export const DRIVER_NAMES: readonly DriverName[] = ["pg", "postgres", "sqlite"];
 const SUPPORTED_SCHEMES = `"sqlite", "file", "postgres" or "postgresql"`;
 /** The SQLite path of an in-memory database, whatever the URL's spelling. */
 export const MEMORY: string = ":memory:";
@@ -79,8 +89,24 @@ function pickDriver(
   return driver;
 }
 
+/**
+ * Refuses a `driver` option other than `"sqlite"` for a SQLite URL; `why`
+ * says what makes it one.
+ */
+function expectSqlite(expected: DriverName | undefined, why: string): void {
+  if (expected !== undefined && expected !== "sqlite") {
+    throw new TypeError(
+      `${ACTION}: option "driver" is "${expected}", but the URL selects "sqlite" (${why})`,
+    );
+  }
+}
+
 /** `sqlite:` URLs: `sqlite::memory:`, `sqlite://`, `sqlite:///abs`, `sqlite:rel`. */
-function parseSqliteUrl(text: string, scheme: string): UrlTarget {
+function parseSqliteUrl(
+  text: string,
+  scheme: string,
+  expected: DriverName | undefined,
+): UrlTarget {
   const rest = text.slice(scheme.length + 1);
   const queryAt = rest.indexOf("?");
   let path = queryAt === -1 ? rest : rest.slice(0, queryAt);
@@ -94,6 +120,7 @@ function parseSqliteUrl(text: string, scheme: string): UrlTarget {
       `${ACTION}: unsupported query parameter "${key}" in a sqlite URL, expected only "driver"`,
     );
   }
+  expectSqlite(expected, `scheme "${scheme}"`);
   if (path.startsWith("//")) {
     const slash = path.indexOf("/", 2);
     const host = slash === -1 ? path.slice(2) : path.slice(2, slash);
@@ -123,7 +150,11 @@ function parseSqliteUrl(text: string, scheme: string): UrlTarget {
 }
 
 /** `file:` URLs: a SQLite database file. */
-function parseFileUrl(text: string, scheme: string): UrlTarget {
+function parseFileUrl(
+  text: string,
+  scheme: string,
+  expected: DriverName | undefined,
+): UrlTarget {
   let url: URL;
   try {
     url = new URL(text);
@@ -138,33 +169,57 @@ function parseFileUrl(text: string, scheme: string): UrlTarget {
       `${ACTION}: unsupported query parameter "${key}" in a file URL, expected only "driver"`,
     );
   }
+  expectSqlite(expected, `scheme "${scheme}"`);
   url.search = "";
   url.hash = "";
   return { driver: "sqlite", path: url };
 }
 
-/** `postgres://` and `postgresql://` URLs; `driver` is removed from the query. */
-function parsePostgresUrl(text: string, scheme: string): UrlTarget {
+/**
+ * `postgres://` and `postgresql://` URLs; `driver` is removed from the
+ * query. Without one, the `driver` option (else `pg`) picks the driver.
+ */
+function parsePostgresUrl(
+  text: string,
+  scheme: string,
+  expected: DriverName | undefined,
+): UrlTarget {
   if (!text.slice(scheme.length + 1).startsWith("//")) {
     throw new TypeError(
       `${ACTION}: a ${scheme} URL must start with "${scheme}://"`,
     );
   }
+  if (expected === "sqlite") {
+    throw new TypeError(
+      `${ACTION}: option "driver" is "sqlite", but the URL selects "pg" or "postgres" (scheme "${scheme}")`,
+    );
+  }
   const queryAt = text.indexOf("?");
-  if (queryAt === -1) return { driver: "pg", href: text };
+  if (queryAt === -1) return { driver: expected ?? "pg", href: text };
   const { drivers, others } = takeDriver(text.slice(queryAt + 1));
-  const driver = pickDriver(drivers, scheme, POSTGRES_DRIVERS) as
-    | "pg"
-    | "postgres";
+  const picked = drivers.length === 0
+    ? expected ?? "pg"
+    : pickDriver(drivers, scheme, POSTGRES_DRIVERS) as "pg" | "postgres";
+  if (expected !== undefined && picked !== expected) {
+    throw new TypeError(
+      `${ACTION}: option "driver" is "${expected}", but the URL selects "${picked}" (its "driver" query parameter)`,
+    );
+  }
   const base = text.slice(0, queryAt);
   return {
-    driver,
+    driver: picked,
     href: others.length === 0 ? base : `${base}?${others.join("&")}`,
   };
 }
 
-/** Reads the scheme and what it selects. */
-export function parseTarget(url: string | URL): UrlTarget {
+/**
+ * Reads the scheme and what it selects; `expected` is the caller's `driver`
+ * option, already checked to be one of {@linkcode DRIVER_NAMES}.
+ */
+export function parseTarget(
+  url: string | URL,
+  expected?: DriverName,
+): UrlTarget {
   if (typeof url !== "string" && !(url instanceof URL)) {
     throw new TypeError(
       `${ACTION}: "url" must be a string or a URL, received ${
@@ -179,17 +234,18 @@ export function parseTarget(url: string | URL): UrlTarget {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(text);
   // No scheme, or a Windows drive letter: a path to a SQLite file.
   if (match === null || match[1]!.length === 1) {
+    expectSqlite(expected, "a file path");
     return { driver: "sqlite", path: text };
   }
   const scheme = match[1]!;
   switch (scheme.toLowerCase()) {
     case "sqlite":
-      return parseSqliteUrl(text, scheme);
+      return parseSqliteUrl(text, scheme, expected);
     case "file":
-      return parseFileUrl(text, scheme);
+      return parseFileUrl(text, scheme, expected);
     case "postgres":
     case "postgresql":
-      return parsePostgresUrl(text, scheme);
+      return parsePostgresUrl(text, scheme, expected);
     default:
       throw new TypeError(
         `${ACTION}: unsupported scheme "${scheme}", expected ${SUPPORTED_SCHEMES}`,

@@ -301,7 +301,14 @@ export type {
   ManagesConnection,
   PoolProxiedConnection,
 } from "./connection.ts";
-export type { ConnectOptions, Creator, Pool, PoolOptions } from "./pool.ts";
+export type {
+  CloseOptions,
+  ConnectOptions,
+  Creator,
+  Pool,
+  PoolOptions,
+  PoolStats,
+} from "./pool.ts";
 export type {
   ListenOptions,
   PoolEventMap,

@@ -9,6 +9,11 @@
  * | `postgres://…`, `postgresql://…` | `QueuePool` | node-postgres (`npm:pg`) |
  * | `postgres://…?driver=postgres` | `QueuePool` | postgres.js (`npm:postgres`) |
  *
+ * For a URL known only at run time (`Deno.env.get("DATABASE_URL")!`), name
+ * the driver with the `driver` option (`"pg"`, `"postgres"` or `"sqlite"`):
+ * the pool is then typed for that driver's connections, and a URL that
+ * selects another driver is refused with a `TypeError`.
+ *
  * The adapters are loaded with dynamic `import()`: importing this module
  * loads neither `npm:pg` nor `npm:postgres`, only the one a URL needs.
  *
@@ -45,6 +50,7 @@ import type { PostgresOptions, PostgresReservedSql } from "./postgres.ts";
 import { ACTION, MEMORY, parseTarget } from "./_url_parse.ts";
 import {
   driverConnectTimeout,
+  driverOption,
   postgresSettings,
   splitOptions,
 } from "./_url_options.ts";
@@ -52,8 +58,19 @@ import { redact, scrub, scrubbing, secretsOf } from "./_url_secrets.ts";
 
 // The types of the public signatures, re-exported for the docs (type-only:
 // importing this module still loads no driver).
-export type { ConnectOptions, Creator, Pool, PoolOptions } from "./pool.ts";
-export type { QueuePoolOptions } from "./queue_pool.ts";
+export type {
+  CloseOptions,
+  ConnectOptions,
+  Creator,
+  Pool,
+  PoolOptions,
+  PoolStats,
+} from "./pool.ts";
+export type {
+  AsyncAdaptedQueuePool,
+  QueuePool,
+  QueuePoolOptions,
+} from "./queue_pool.ts";
 export type {
   ConnectionPoolEntry,
   InvalidateOptions,
@@ -73,6 +90,23 @@ export type { PoolLogger } from "./logger.ts";
 export type { SqliteConnectOptions } from "./sqlite.ts";
 export type { PgClient, PgClientConfig } from "./pg.ts";
 export type { PostgresOptions, PostgresReservedSql } from "./postgres.ts";
+
+/**
+ * The drivers {@linkcode createPoolFromUrl} can use, by the name of their
+ * entry point: `"pg"` (node-postgres, `@dbpool/pool/pg`), `"postgres"`
+ * (postgres.js, `@dbpool/pool/postgres`) and `"sqlite"` (`node:sqlite`,
+ * `@dbpool/pool/sqlite`). The same names as the URL's `driver` query
+ * parameter.
+ *
+ * @example
+ * ```ts
+ * import type { DriverName } from "@dbpool/pool/url";
+ *
+ * const driver: DriverName = "postgres";
+ * console.log(driver);
+ * ```
+ */
+export type DriverName = "pg" | "postgres" | "sqlite";
 
 /**
  * Options of {@linkcode createPoolFromUrl}: the queue pool's options
@@ -107,6 +141,21 @@ export type { PostgresOptions, PostgresReservedSql } from "./postgres.ts";
  */
 export interface CreatePoolFromUrlOptions<C = unknown>
   extends Omit<QueuePoolOptions<C>, "dialect"> {
+  /**
+   * The driver the pool is for (see {@linkcode DriverName}), so that a URL
+   * known only at run time gives a pool typed for that driver's
+   * connections: `createPoolFromUrl(url, { driver: "pg" })` is a
+   * `Promise<QueuePool<PgClient>>`.
+   *
+   * It is checked against the URL: a `postgres://` URL without a `driver`
+   * query parameter is opened with this driver (`"pg"` or `"postgres"`); a
+   * URL that selects another one (a SQLite URL or file path for `"pg"`, a
+   * `?driver=postgres` for `"pg"`, a `postgres://` URL for `"sqlite"`) is
+   * a `TypeError` naming both, before anything is loaded or opened.
+   *
+   * @default {undefined} the URL alone selects the driver
+   */
+  driver?: DriverName;
   /**
    * Per-connection settings for SQLite URLs (see `sqliteCreator` in
    * `@dbpool/pool/sqlite`). For a database file, `journalMode` defaults to
@@ -147,8 +196,8 @@ export interface CreatePoolFromUrlOptions<C = unknown>
  * What {@linkcode createPoolFromUrl} returns for a URL known only at run
  * time: a pool of `node:sqlite` databases, node-postgres clients or
  * postgres.js reserved connections. Tell them apart by the connection
- * (`conn.driverConnection instanceof DatabaseSync`, …), or pass a literal
- * URL to get the precise type.
+ * (`conn.driverConnection instanceof DatabaseSync`, …), pass a literal URL,
+ * or name the driver (`{ driver: "pg" }`) to get the precise type.
  *
  * @example Narrowing by the connection
  * ```ts
@@ -224,6 +273,14 @@ export function redactUrl(url: string | URL): string {
  * for PostgreSQL) or `postgres`. Pool settings are options, not query
  * parameters.
  *
+ * A URL known only at run time (a `string`) gives a pool of any of the
+ * three drivers' connections ({@linkcode PoolFromUrl}). Name the driver
+ * with `options.driver` (`"pg"`, `"postgres"` or `"sqlite"`) to get a pool
+ * typed for it: `createPoolFromUrl(url, { driver: "pg" })` is a
+ * `Promise<QueuePool<PgClient>>`, this first signature. The option picks
+ * the driver of a `postgres://` URL without a `driver` parameter, and a URL
+ * that selects another driver is a `TypeError` naming both.
+ *
  * The password of the URL (and of `options.pg` / `options.postgres`) is
  * replaced by `***` in the errors thrown here and in the drivers' errors
  * when connecting; the pool's `status()`, `String(pool)` and log lines
@@ -233,9 +290,9 @@ export function redactUrl(url: string | URL): string {
  * @param options The pool's options and the driver settings.
  * @returns A new pool; dispose of it with `await using` or `dispose()`.
  * @throws {TypeError} For an unsupported scheme (named in the message, the
- * URL never is), an unknown `driver`, an invalid PostgreSQL URL, an unknown
- * option, or an option of the wrong type (from the pool or the driver
- * adapter).
+ * URL never is), an unknown `driver`, a `driver` option the URL disagrees
+ * with, an invalid PostgreSQL URL, an unknown option, or an option of the
+ * wrong type (from the pool or the driver adapter).
  * @throws {RangeError} For an option out of range.
  *
  * @example A SQLite file in WAL mode
@@ -268,6 +325,73 @@ export function redactUrl(url: string | URL): string {
  * await using sql = await other.connect();
  * console.log(await sql.driverConnection!`SELECT 1 AS one`);
  * ```
+ *
+ * @example A URL from the environment, with its driver named
+ * ```ts ignore
+ * import { createPoolFromUrl } from "@dbpool/pool/url";
+ *
+ * // QueuePool<PgClient>: no narrowing before using node-postgres's API.
+ * await using pool = await createPoolFromUrl(Deno.env.get("DATABASE_URL")!, { driver: "pg" });
+ * await using conn = await pool.connect();
+ * const { rows } = await conn.driverConnection!.query("SELECT now()");
+ * ```
+ *
+ * @example Naming the driver, and a URL that disagrees
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createPoolFromUrl } from "@dbpool/pool/url";
+ *
+ * const url: string = "sqlite::memory:"; // known only at run time
+ * await using pool = await createPoolFromUrl(url, { driver: "sqlite" });
+ * await using conn = await pool.connect();
+ * const row = conn.driverConnection!.prepare("SELECT 1 AS one").get(); // a DatabaseSync
+ * assert.equal(row?.one, 1);
+ *
+ * await assert.rejects(createPoolFromUrl(url, { driver: "pg" }), {
+ *   name: "TypeError",
+ *   message: 'Cannot create pool from URL: option "driver" is "pg", but the URL selects "sqlite" (scheme "sqlite")',
+ * });
+ * ```
+ */
+export function createPoolFromUrl(
+  url: string | URL,
+  options: CreatePoolFromUrlOptions<PgClient> & { driver: "pg" },
+): Promise<QueuePool<PgClient>>;
+/**
+ * Any PostgreSQL URL, with `driver: "postgres"`: a queue pool over
+ * postgres.js, whose connections are `ReservedSql` functions. A URL whose
+ * `driver` query parameter is `pg`, or a SQLite URL, is a `TypeError`.
+ *
+ * @param url The database URL, e.g. read from the environment.
+ * @param options The pool's options and the driver settings.
+ * @returns A new pool.
+ */
+export function createPoolFromUrl(
+  url: string | URL,
+  options:
+    & CreatePoolFromUrlOptions<PostgresReservedSql>
+    & { driver: "postgres" },
+): Promise<QueuePool<PostgresReservedSql>>;
+/**
+ * Any SQLite URL or file path, with `driver: "sqlite"`: a pool over
+ * `node:sqlite` (a `StaticPool` in memory, else a `QueuePool`). A
+ * PostgreSQL URL is a `TypeError`.
+ *
+ * @param url The database URL or path, e.g. read from the environment.
+ * @param options The pool's options and the driver settings.
+ * @returns A new pool.
+ */
+export function createPoolFromUrl(
+  url: string | URL,
+  options: CreatePoolFromUrlOptions<DatabaseSync> & { driver: "sqlite" },
+): Promise<Pool<DatabaseSync>>;
+/**
+ * A SQLite URL: a pool over `node:sqlite` (a `StaticPool` in memory, else
+ * a `QueuePool`).
+ *
+ * @param url The database URL.
+ * @param options The pool's options and the driver settings.
+ * @returns A new pool.
  */
 export function createPoolFromUrl(
   url: `sqlite:${string}` | `file:${string}`,
@@ -284,7 +408,7 @@ export function createPoolFromUrl(
 export function createPoolFromUrl(
   url: `${"postgres" | "postgresql"}://${string}driver=postgres${string}`,
   options?: CreatePoolFromUrlOptions<PostgresReservedSql>,
-): Promise<Pool<PostgresReservedSql>>;
+): Promise<QueuePool<PostgresReservedSql>>;
 /**
  * A PostgreSQL URL: a queue pool over node-postgres `Client`s.
  *
@@ -295,7 +419,7 @@ export function createPoolFromUrl(
 export function createPoolFromUrl(
   url: `${"postgres" | "postgresql"}://${string}`,
   options?: CreatePoolFromUrlOptions<PgClient>,
-): Promise<Pool<PgClient>>;
+): Promise<QueuePool<PgClient>>;
 /**
  * Any URL or path: the pool is one of the three kinds, to be told apart
  * by its connections (see {@linkcode PoolFromUrl}).
@@ -312,7 +436,7 @@ export async function createPoolFromUrl(
   url: string | URL,
   options?: CreatePoolFromUrlOptions<never>,
 ): Promise<PoolFromUrl> {
-  const target = parseTarget(url);
+  const target = parseTarget(url, driverOption(options));
   const { driverOptions, poolOptions } = splitOptions(options);
   switch (target.driver) {
     case "sqlite": {

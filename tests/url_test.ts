@@ -57,6 +57,28 @@ Deno.test({
     },
   );
 
+  await t.step(
+    "a URL known only at run time, with the driver named, queries through that driver",
+    async () => {
+      const url: string = cluster.url; // as from Deno.env.get("DATABASE_URL")!
+      {
+        await using pool = await createPoolFromUrl(url, { driver: "pg" });
+        await using conn = await pool.connect();
+        const { rows } = await conn.driverConnection!.query<{ one: number }>(
+          "SELECT 1 AS one",
+        );
+        assert.deepEqual(rows, [{ one: 1 }]);
+      }
+      {
+        await using pool = await createPoolFromUrl(url, { driver: "postgres" });
+        assert.equal(String(pool), "AsyncAdaptedQueuePool(postgres)");
+        await using conn = await pool.connect();
+        const rows = await conn.driverConnection!`SELECT 2 AS two`;
+        assert.deepEqual([...rows], [{ two: 2 }]);
+      }
+    },
+  );
+
   await t.step("a wrong password never shows in the error", async () => {
     for (const query of ["", "?driver=postgres"]) {
       const wrong = `wrong_${password}`;
