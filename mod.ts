@@ -49,6 +49,7 @@ export {
   type PoolTimeoutErrorOptions,
 } from "./src/errors.ts";
 export {
+  type HandleErrorContext,
   type ListenOptions,
   POOL_EVENT_NAMES,
   type PoolEventMap,

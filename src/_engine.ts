@@ -39,6 +39,7 @@ import { errorText, type PoolLog } from "./_log.ts";
 import type { CommonOptions } from "./_options.ts";
 import type { Policy, PolicyHost } from "./_policy.ts";
 import type { PoolStats } from "./pool_stats.ts";
+import type { HandleErrorContext } from "./events.ts";
 import { PoolContext } from "./_pool_context.ts";
 import { PoolEntry } from "./_pool_entry.ts";
 import { isPromise, raceAbort } from "./_promises.ts";
@@ -151,6 +152,56 @@ export class Engine<C> implements EngineHost<C> {
   /** A new `PoolClosedError` once `close()` was called, else `null`. */
   closedError(): Error | null {
     return this.#shutdown === null ? null : this.#shutdown.refusal();
+  }
+
+  /**
+   * `withConnection()`'s error path, before the connection goes back:
+   * fires `handleError`, then, if the context still says disconnect,
+   * invalidates the pool (unless told not to; as `pool.invalidate()`, a
+   * connection opened before the last pool-wide invalidation does not move
+   * the time again) and hard-invalidates the connection. Never throws: a
+   * listener's error, or one from the invalidation, is logged, and the
+   * caller rethrows its own error.
+   */
+  async handleError(
+    proxy: ProxiedConnection<C>,
+    error: unknown,
+  ): Promise<void> {
+    const entry = proxyInternals.entry(proxy);
+    let isDisconnect = false;
+    try {
+      isDisconnect =
+        this.context.dialect.isDisconnect?.(error, proxy.dbapiConnection) ===
+          true;
+    } catch (failure) {
+      this.log.secondary(failure);
+    }
+    const context: HandleErrorContext<C> = {
+      error,
+      connection: proxy,
+      entry,
+      isDisconnect,
+      invalidatePoolOnDisconnect: true,
+    };
+    try {
+      const fired = this.#events.fire("handleError", context);
+      if (fired) await fired;
+    } catch (listenerError) {
+      this.log.error(
+        `Exception in a handleError listener: ${errorText(listenerError)}`,
+        { error: listenerError },
+      );
+    }
+    if (context.isDisconnect !== true) return;
+    if (context.invalidatePoolOnDisconnect !== false) {
+      this.context.invalidatePool(proxy.isDetached ? null : entry.openedAt);
+    }
+    if (!proxy.isValid) return;
+    try {
+      await proxy.invalidate(error);
+    } catch (failure) {
+      this.log.secondary(failure);
+    }
   }
 
   // -------------------------------------------------------------- checkout

@@ -46,6 +46,7 @@ const ARITY: { readonly [E in PoolEventName]: ArityOf<E> } = Object.freeze({
   close: 2,
   detach: 2,
   closeDetached: 1,
+  handleError: 1,
 });
 
 function isPromise(value: unknown): value is Promise<unknown> {
@@ -212,7 +213,7 @@ export type CompiledListeners = Readonly<
 const EMPTY: readonly ListenerRecord[] = Object.freeze([]);
 
 /**
- * Throws `TypeError` unless `event` is one of the ten event names.
+ * Throws `TypeError` unless `event` is one of the eleven event names.
  *
  * @param action The failed action, for the message.
  */

@@ -240,7 +240,7 @@ export interface RecordedEvent {
 }
 
 /**
- * Subscribes to all ten events of `pool` and records them in order. Each
+ * Subscribes to all eleven events of `pool` and records them in order. Each
  * record's `args` are the listener's arguments; `names()` gives
  * `"name"` or `"name#<connection id>"` strings.
  */

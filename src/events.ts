@@ -36,7 +36,58 @@ export interface PoolResetState {
 }
 
 /**
- * The ten events and their listener signatures. Listeners may be sync or
+ * What a `handleError` listener receives: the error thrown by the function
+ * given to `pool.withConnection()`, the checkout it ran on, and two
+ * writable flags that decide what the pool does next. The object is made
+ * only when that function throws.
+ *
+ * @typeParam C The driver connection type.
+ *
+ * @example Treating a driver's error as a disconnect, without invalidating the whole pool
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { QueuePool } from "@dbpool/pool";
+ *
+ * await using pool = new QueuePool(() => ({}));
+ * pool.on("handleError", (context) => {
+ *   if (context.error instanceof Error && context.error.message === "gone") {
+ *     context.isDisconnect = true;
+ *     context.invalidatePoolOnDisconnect = false;
+ *   }
+ * });
+ * await assert.rejects(
+ *   pool.withConnection(() => {
+ *     throw new Error("gone");
+ *   }),
+ *   { message: "gone" },
+ * );
+ * assert.equal(pool.stats().invalidations, 1);
+ * ```
+ */
+export interface HandleErrorContext<C> {
+  /** What the function threw or rejected with; rethrown to the caller afterwards. */
+  readonly error: unknown;
+  /** The checkout the function ran on (not yet returned). */
+  readonly connection: PoolProxiedConnection<C>;
+  /** Its slot: `info` and `recordInfo` tell listeners which server it is on. */
+  readonly entry: ConnectionPoolEntry<C>;
+  /**
+   * Whether the error means the connection is dead: at first,
+   * `dialect.isDisconnect(error, driverConnection) === true`. When it is
+   * `true` after the listeners, the connection is hard-invalidated.
+   */
+  isDisconnect: boolean;
+  /**
+   * With a disconnect, also invalidate the pool (as `pool.invalidate()`
+   * does: every connection made before now is replaced at its next
+   * checkout). Default `true`; set it to `false` to keep the other
+   * connections, e.g. when only one of several servers failed.
+   */
+  invalidatePoolOnDisconnect: boolean;
+}
+
+/**
+ * The eleven events and their listener signatures. Listeners may be sync or
  * async; the pool awaits each in turn.
  *
  * @typeParam C The driver connection type.
@@ -104,10 +155,15 @@ export interface PoolEventMap<C> {
   ): void | Promise<void>;
   /** Before a detached connection is closed. */
   closeDetached(dbapiConnection: C): void | Promise<void>;
+  /**
+   * When the function given to `pool.withConnection()` throws, before the
+   * pool acts on the flags of `context` (see {@linkcode HandleErrorContext}).
+   */
+  handleError(context: HandleErrorContext<C>): void | Promise<void>;
 }
 
 /**
- * The name of one of the ten events.
+ * The name of one of the eleven events.
  *
  * @example
  * ```ts
@@ -155,6 +211,7 @@ export const POOL_EVENT_NAMES: readonly PoolEventName[] = Object.freeze(
     "close",
     "detach",
     "closeDetached",
+    "handleError",
   ] as const,
 );
 

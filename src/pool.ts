@@ -184,6 +184,60 @@ export abstract class Pool<C> implements AsyncDisposable {
   }
 
   /**
+   * Checks out a connection, calls `fn` with it and returns what `fn`
+   * returns; the connection always goes back to the pool. When `fn` throws
+   * (or rejects), the `handleError` event fires with a
+   * `HandleErrorContext`; then, if `context.isDisconnect` is
+   * `true` (at first, the dialect's `isDisconnect(error)`), the connection
+   * is hard-invalidated and, unless a listener set
+   * `context.invalidatePoolOnDisconnect = false`, the pool is invalidated
+   * as by {@linkcode Pool.invalidate}. Then `fn`'s error is rethrown,
+   * unchanged. A listener that throws is logged (as an error) and does not
+   * replace `fn`'s error; nor does a failure to return the connection.
+   *
+   * @param fn Runs with the checked-out connection; must not keep it.
+   * @param options `signal` to abort the checkout (not `fn`).
+   * @returns What `fn` returned (awaited).
+   * @throws What `fn` threw, or what `connect()` throws.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { QueuePool } from "@dbpool/pool";
+   *
+   * await using pool = new QueuePool(() => ({ query: (sql: string) => sql }));
+   * const rows = await pool.withConnection((conn) =>
+   *   conn.dbapiConnection!.query("SELECT 1")
+   * );
+   * assert.equal(rows, "SELECT 1");
+   * assert.equal(pool.stats().checkedOut, 0);
+   * ```
+   */
+  async withConnection<T>(
+    fn: (connection: PoolProxiedConnection<C>) => T | Promise<T>,
+    options?: ConnectOptions,
+  ): Promise<T> {
+    const connection = await this.connect(options);
+    let result: T;
+    try {
+      result = await fn(connection);
+    } catch (error) {
+      const engine = this.#engine;
+      if (connection instanceof ProxiedConnection) {
+        await engine.handleError(connection as ProxiedConnection<C>, error);
+      }
+      try {
+        await connection.close();
+      } catch (closeError) {
+        engine.log.secondary(closeError);
+      }
+      throw error;
+    }
+    await connection.close();
+    return result;
+  }
+
+  /**
    * Closes the idle connections now. Connections checked out at this moment
    * keep working and are closed when they are returned (not re-pooled). The
    * pool stays usable: later checkouts make new connections. It does not
@@ -366,7 +420,7 @@ export abstract class Pool<C> implements AsyncDisposable {
   /**
    * Adds a listener to this pool.
    *
-   * @param event One of the ten event names (`TypeError` otherwise).
+   * @param event One of the eleven event names (`TypeError` otherwise).
    * @param listener Sync or async; awaited in order.
    * @param options `signal`, `once`, `insert`.
    * @returns A `Disposable` that removes the listener.
@@ -446,7 +500,7 @@ export abstract class Pool<C> implements AsyncDisposable {
    * future, of this class and its subclasses, and fires before instance
    * listeners. `Pool.on()` applies to every pool.
    *
-   * @param event One of the ten event names (`TypeError` otherwise).
+   * @param event One of the eleven event names (`TypeError` otherwise).
    * @param listener Sync or async; awaited in order.
    * @param options `signal`, `once`, `insert`.
    * @returns A `Disposable` that removes the listener.

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import {
   closes,
   FakeConnection,
+  FakeDisconnect,
   FakeDriver,
   recordEvents,
   tracer,
@@ -451,5 +452,29 @@ for (const { name, Class } of POOL_CLASSES) {
       TypeError,
     );
     await (await pool.connect()).close();
+  });
+}
+
+// --------------------------------------------------------- withConnection()
+
+for (const { name, Class } of POOL_CLASSES) {
+  Deno.test(`${name}.withConnection() returns the function's result and the connection, and on a disconnect fires handleError and invalidates it`, async () => {
+    const driver = new FakeDriver();
+    await using pool = new Class(driver.creator, { dialect: driver.dialect });
+    const id = await pool.withConnection((conn) => conn.dbapiConnection!.id);
+    assert.equal(id, 1);
+    assert.equal(pool.stats().checkedOut, 0);
+    const seen: unknown[] = [];
+    pool.on("handleError", (context) => void seen.push(context.error));
+    const failure = new FakeDisconnect();
+    await assert.rejects(
+      pool.withConnection(() => Promise.reject(failure)),
+      (error) => error === failure,
+    );
+    assert.deepEqual(seen, [failure]);
+    assert.deepEqual(
+      [pool.stats().checkedOut, pool.stats().invalidations],
+      [0, 1],
+    );
   });
 }
