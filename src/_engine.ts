@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { Creator } from "./connection.ts";
+import type { Creator, PoolProxiedConnection } from "./connection.ts";
 import type { Dialect } from "./dialect.ts";
 import {
   DisconnectionError,
@@ -152,6 +152,24 @@ export class Engine<C> implements EngineHost<C> {
   /** A new `PoolClosedError` once `close()` was called, else `null`. */
   closedError(): Error | null {
     return this.#shutdown === null ? null : this.#shutdown.refusal();
+  }
+
+  /**
+   * `pool.invalidate(connection?, error?)`: pool-wide invalidation by time
+   * (a connection opened after the last one does not move the time again),
+   * and a hard invalidation of `connection` if it is still valid.
+   */
+  async invalidatePool(
+    connection: PoolProxiedConnection<C> | null | undefined,
+    error: unknown,
+  ): Promise<void> {
+    let openedAt: number | null = null;
+    if (connection instanceof ProxiedConnection && !connection.isDetached) {
+      openedAt = proxyInternals.entry(connection as ProxiedConnection<C>)
+        .openedAt;
+    }
+    this.context.invalidatePool(openedAt);
+    if (connection?.isValid) await connection.invalidate(error);
   }
 
   /**

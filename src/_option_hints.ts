@@ -24,12 +24,12 @@ const OTHER_POOLS: Readonly<Record<string, string>> = {
   maximumPoolSize: "poolSize and maxOverflow",
   minimumIdle: "minIdle",
   maxLifetime: "recycleMs",
-  pool_size: "poolSize",
-  max_overflow: "maxOverflow",
-  pool_timeout: "timeoutMs (milliseconds; SQLAlchemy's is seconds)",
-  pool_recycle: "recycleMs (milliseconds; SQLAlchemy's is seconds)",
-  pool_pre_ping: "prePing",
-  reset_on_return: "resetOnReturn",
+  "pool_size": "poolSize",
+  "max_overflow": "maxOverflow",
+  "pool_timeout": "timeoutMs (milliseconds; SQLAlchemy's is seconds)",
+  "pool_recycle": "recycleMs (milliseconds; SQLAlchemy's is seconds)",
+  "pool_pre_ping": "prePing",
+  "reset_on_return": "resetOnReturn",
 };
 
 /**

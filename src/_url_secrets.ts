@@ -122,3 +122,32 @@ export function scrubbing<C>(
     }
   };
 }
+
+/**
+ * Returns `url` with its password replaced by `***`, for printing: the
+ * password of the user information (`user:password@`) and the value of any
+ * query parameter whose name contains `password` (`?password=…`,
+ * `?sslpassword=…`). Everything else is kept as written.
+ *
+ * A malformed URL whose password holds an unescaped `/`, `?` or `#` is
+ * redacted up to the last `@`, so that no part of the password shows.
+ *
+ * @param url The URL, as a string or a `URL`.
+ * @returns The URL without its password.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redactUrl } from "@dbpool/pool/url";
+ *
+ * assert.equal(
+ *   redactUrl("postgres://app:s3cret@db.internal:5432/app?sslmode=require"),
+ *   "postgres://app:***@db.internal:5432/app?sslmode=require",
+ * );
+ * assert.equal(redactUrl("postgres://db/app?password=s3cret"), "postgres://db/app?password=***");
+ * assert.equal(redactUrl("sqlite:///tmp/app.db"), "sqlite:///tmp/app.db");
+ * ```
+ */
+export function redactUrl(url: string | URL): string {
+  return redact(String(url));
+}

@@ -14,67 +14,27 @@ import type {
   PoolListener,
 } from "./events.ts";
 import type { Creator, PoolProxiedConnection } from "./connection.ts";
-import type { PoolOptions } from "./pool_options.ts";
+import type {
+  CloseOptions,
+  ConnectOptions,
+  PoolOptions,
+} from "./pool_options.ts";
 import type { PoolStats } from "./pool_stats.ts";
 import { Engine } from "./_engine.ts";
 import { addClassListener, InstanceListeners } from "./_listeners.ts";
 import { PoolLog } from "./_log.ts";
-import {
-  checkLegacyHooks,
-  checkOptions,
-  describe,
-  type GivenOptions,
-  LEGACY_EVENTS,
-} from "./_options.ts";
+import { checkOptions, describe, type GivenOptions } from "./_options.ts";
+import { addLegacyListener } from "./_legacy_listeners.ts";
 import { findPoolClass, poolInternals } from "./_pool_classes.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 
 export type { Creator } from "./connection.ts";
-export type { PoolOptions } from "./pool_options.ts";
+export type {
+  CloseOptions,
+  ConnectOptions,
+  PoolOptions,
+} from "./pool_options.ts";
 export type { PoolStats } from "./pool_stats.ts";
-
-/**
- * Options of {@linkcode Pool.connect}.
- *
- * @example
- * ```ts
- * import { QueuePool } from "@dbpool/pool";
- *
- * await using pool = new QueuePool(() => ({}));
- * await using _conn = await pool.connect({ signal: AbortSignal.timeout(1_000) });
- * ```
- */
-export interface ConnectOptions {
-  /**
-   * Aborting it rejects the checkout with `signal.reason`, unchanged. A
-   * waiting caller leaves the queue at once; a checkout whose creator or
-   * listeners are still running completes in the background and its
-   * connection goes back to the pool.
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * Options of {@linkcode Pool.close}.
- *
- * @example
- * ```ts
- * import { QueuePool } from "@dbpool/pool";
- *
- * const pool = new QueuePool(() => ({}));
- * await pool.close({ timeoutMs: 5_000 });
- * ```
- */
-export interface CloseOptions {
-  /**
-   * Milliseconds to wait for checked-out connections to come back; past
-   * it they are terminated and their proxies become invalid. A finite
-   * number >= 0 (`RangeError` otherwise).
-   *
-   * @default {30_000}
-   */
-  timeoutMs?: number;
-}
 
 /**
  * The base of every pool class: checkout, return, invalidation, events,
@@ -402,19 +362,11 @@ export abstract class Pool<C> implements AsyncDisposable {
    * console.log(conn.isValid); // false
    * ```
    */
-  async invalidate(
+  invalidate(
     connection?: PoolProxiedConnection<C> | null,
     error?: unknown,
   ): Promise<void> {
-    let openedAt: number | null = null;
-    if (
-      connection instanceof ProxiedConnection && !connection.isDetached
-    ) {
-      openedAt = proxyInternals.entry(connection as ProxiedConnection<C>)
-        .openedAt;
-    }
-    this.#engine.context.invalidatePool(openedAt);
-    if (connection?.isValid) await connection.invalidate(error);
+    return this.#engine.invalidatePool(connection, error);
   }
 
   /**
@@ -479,20 +431,7 @@ export abstract class Pool<C> implements AsyncDisposable {
    * ```
    */
   addListener(listener: PoolListener<C>): void {
-    if (listener === null || typeof listener !== "object") {
-      throw new TypeError(
-        `Cannot add listener: expected a listener object, received ${
-          listener === null ? "null" : typeof listener
-        }`,
-      );
-    }
-    checkLegacyHooks(listener, "Cannot add listener", "");
-    for (const name of LEGACY_EVENTS) {
-      const method: unknown = listener[name];
-      if (typeof method === "function") {
-        this.#listeners.add(name, method.bind(listener));
-      }
-    }
+    addLegacyListener(this.#listeners, listener);
   }
 
   /**

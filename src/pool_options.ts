@@ -144,3 +144,46 @@ export interface PoolOptions<C> {
    */
   createBackoffMs?: number | null;
 }
+
+/**
+ * Options of {@linkcode Pool.connect}.
+ *
+ * @example
+ * ```ts
+ * import { QueuePool } from "@dbpool/pool";
+ *
+ * await using pool = new QueuePool(() => ({}));
+ * await using _conn = await pool.connect({ signal: AbortSignal.timeout(1_000) });
+ * ```
+ */
+export interface ConnectOptions {
+  /**
+   * Aborting it rejects the checkout with `signal.reason`, unchanged. A
+   * waiting caller leaves the queue at once; a checkout whose creator or
+   * listeners are still running completes in the background and its
+   * connection goes back to the pool.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of {@linkcode Pool.close}.
+ *
+ * @example
+ * ```ts
+ * import { QueuePool } from "@dbpool/pool";
+ *
+ * const pool = new QueuePool(() => ({}));
+ * await pool.close({ timeoutMs: 5_000 });
+ * ```
+ */
+export interface CloseOptions {
+  /**
+   * Milliseconds to wait for checked-out connections to come back; past
+   * it they are terminated and their proxies become invalid. A finite
+   * number >= 0 (`RangeError` otherwise).
+   *
+   * @default {30_000}
+   */
+  timeoutMs?: number;
+}

@@ -310,6 +310,7 @@ export type {
   PoolStats,
 } from "./pool.ts";
 export type {
+  HandleErrorContext,
   ListenOptions,
   PoolEventMap,
   PoolEventName,

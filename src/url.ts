@@ -78,6 +78,7 @@ export type {
   PoolProxiedConnection,
 } from "./connection.ts";
 export type {
+  HandleErrorContext,
   ListenOptions,
   PoolEventMap,
   PoolEventName,
@@ -85,6 +86,7 @@ export type {
   PoolListenerFn,
   PoolResetState,
 } from "./events.ts";
+export { redactUrl } from "./_url_secrets.ts";
 export type { Dialect } from "./dialect.ts";
 export type { PoolLogger } from "./logger.ts";
 export type { SqliteConnectOptions } from "./sqlite.ts";
@@ -218,35 +220,6 @@ export type PoolFromUrl =
   | Pool<DatabaseSync>
   | Pool<PgClient>
   | Pool<PostgresReservedSql>;
-
-/**
- * Returns `url` with its password replaced by `***`, for printing: the
- * password of the user information (`user:password@`) and the value of any
- * query parameter whose name contains `password` (`?password=…`,
- * `?sslpassword=…`). Everything else is kept as written.
- *
- * A malformed URL whose password holds an unescaped `/`, `?` or `#` is
- * redacted up to the last `@`, so that no part of the password shows.
- *
- * @param url The URL, as a string or a `URL`.
- * @returns The URL without its password.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { redactUrl } from "@dbpool/pool/url";
- *
- * assert.equal(
- *   redactUrl("postgres://app:s3cret@db.internal:5432/app?sslmode=require"),
- *   "postgres://app:***@db.internal:5432/app?sslmode=require",
- * );
- * assert.equal(redactUrl("postgres://db/app?password=s3cret"), "postgres://db/app?password=***");
- * assert.equal(redactUrl("sqlite:///tmp/app.db"), "sqlite:///tmp/app.db");
- * ```
- */
-export function redactUrl(url: string | URL): string {
-  return redact(String(url));
-}
 
 /**
  * Makes a pool for a database URL, choosing the pool class and the driver
@@ -460,7 +433,7 @@ export async function createPoolFromUrl(
       const secrets = secretsOf(target.href, driverOptions);
       if (!URL.canParse(target.href)) {
         throw new TypeError(
-          `${ACTION}: invalid URL "${redactUrl(target.href)}"`,
+          `${ACTION}: invalid URL "${redact(target.href)}"`,
         );
       }
       const { PG_DIALECT, pgCreator } = await import("./pg.ts");
@@ -491,7 +464,7 @@ export async function createPoolFromUrl(
       } catch (error) {
         if (error instanceof TypeError && /invalid url/i.test(error.message)) {
           throw new TypeError(
-            `${ACTION}: invalid URL "${redactUrl(target.href)}"`,
+            `${ACTION}: invalid URL "${redact(target.href)}"`,
           );
         }
         if (
@@ -499,7 +472,7 @@ export async function createPoolFromUrl(
         ) {
           throw new TypeError(
             `${ACTION}: invalid percent-encoding in the user, password or host of "${
-              redactUrl(target.href)
+              redact(target.href)
             }"`,
           );
         }
