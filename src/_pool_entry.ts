@@ -67,6 +67,8 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   #generation: number;
   /** The open in progress, shared by every checkout waiting on it (`StaticPool`). */
   #opening: Promise<void> | null = null;
+  /** Clock reading when the entry last went idle (`idleTimeoutMs` only). */
+  #idleSince = 0;
 
   constructor(context: PoolContext<C>, generation: number) {
     this.#context = context;
@@ -220,6 +222,16 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   /** `true` until a checkout of the entry was delivered. */
   get neverCheckedOut(): boolean {
     return this.#neverCheckedOut;
+  }
+
+  /** Clock reading when the entry last went idle, as noted by {@linkcode PoolEntry.markIdle}. */
+  get idleSince(): number {
+    return this.#idleSince;
+  }
+
+  /** Notes when the entry went idle (the queue pool's `idleTimeoutMs`). */
+  markIdle(at: number): void {
+    this.#idleSince = at;
   }
 
   /** One more checkout holds the entry, in the pool's `generation`. */

@@ -143,4 +143,31 @@ export interface PoolOptions<C> {
    * @default {null}
    */
   createBackoffMs?: number | null;
+  /**
+   * An idle connection unused for this many milliseconds is closed (`close`
+   * event), by one timer per pool that never keeps the process alive. The
+   * queue pool never closes below its `minIdle`. `NullPool` keeps nothing
+   * idle; `StaticPool`, `SingletonContextPool` and `AssertionPool` keep
+   * their one connection (per context) by design and ignore it. `null`
+   * never closes an idle connection.
+   *
+   * @default {null}
+   *
+   * @example Closing connections left idle
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { QueuePool } from "@dbpool/pool";
+   *
+   * const closed: object[] = [];
+   * await using pool = new QueuePool(() => ({}), { idleTimeoutMs: 10 });
+   * pool.on("close", (connection) => void closed.push(connection));
+   * {
+   *   await using _conn = await pool.connect();
+   * }
+   * assert.equal(pool.checkedIn(), 1);
+   * while (closed.length === 0) await new Promise((r) => setTimeout(r, 5));
+   * assert.equal(pool.checkedIn(), 0);
+   * ```
+   */
+  idleTimeoutMs?: number | null;
 }
