@@ -9,7 +9,7 @@
  *   whose listeners throw is invalidated at once, never stranded. An open
  *   in progress is shared by every checkout that needs the entry.
  * - Staleness: at checkout a connection is replaced when it is older than
- *   `recycleMs`, older than the pool invalidation time or than its own
+ *   `recycleMs` (shortened by a random 0 to 2.5% drawn when it opened), older than the pool invalidation time or than its own
  *   soft invalidation, or when the driver has seen its session end.
  * - Pre-ping: a disconnect found by the dialect's `ping()` is an
  *   `InvalidatePoolError`, which makes the checkout replace the connection.
@@ -51,6 +51,8 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   #users = 0;
   /** Clock reading taken just before the creator was last called. */
   #openedAt = -Infinity;
+  /** Age past which the current connection is recycled (`recycleMs`, with jitter). */
+  #recycleMs: number;
   /** Clock reading of the last soft invalidation. */
   #softInvalidatedAt = -Infinity;
   /**
@@ -73,6 +75,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   constructor(context: PoolContext<C>, generation: number) {
     this.#context = context;
     this.#generation = generation;
+    this.#recycleMs = context.recycleMs;
   }
 
   // ------------------------------------------------------ public interface
@@ -332,8 +335,8 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   staleReason(): string | null {
     const context = this.#context;
     if (
-      context.recycleMs !== Infinity &&
-      context.clock() - this.#openedAt > context.recycleMs
+      this.#recycleMs !== Infinity &&
+      context.clock() - this.#openedAt > this.#recycleMs
     ) {
       return "exceeded timeout";
     }
@@ -399,6 +402,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     const context = this.#context;
     this.#connection = null;
     this.#openedAt = context.now();
+    this.#recycleMs = context.drawRecycleMs();
     let connection: C;
     try {
       const made = context.createDriver(this);
