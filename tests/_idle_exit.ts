@@ -6,7 +6,7 @@
  * pool's own timer must not keep it running, and nothing else may.
  *
  * Environment: `DBPOOL_IDLE_URL` (the server), `DBPOOL_IDLE_DRIVER` (`pg`
- * or `postgres`) and `DBPOOL_IDLE_TIMEOUT_MS`.
+ * or `postgres`) and `DBPOOL_IDLE_TIMEOUT_MS` (`none` for no idle timeout).
  *
  * @module
  */
@@ -21,7 +21,9 @@ import {
 
 const url = Deno.env.get("DBPOOL_IDLE_URL") ?? "";
 const driver = Deno.env.get("DBPOOL_IDLE_DRIVER") ?? "pg";
-const idleTimeoutMs = Number(Deno.env.get("DBPOOL_IDLE_TIMEOUT_MS") ?? 200);
+const given = Deno.env.get("DBPOOL_IDLE_TIMEOUT_MS") ?? "200";
+/** `none` runs the control: no idle timeout, so the process must stay alive. */
+const idleTimeoutMs = given === "none" ? null : Number(given);
 const options = {
   poolSize: 2,
   idleTimeoutMs,

@@ -13,6 +13,34 @@ const IDLE_TIMEOUT_MS = 300;
 /** The most a script may run past its idle timeout before it exits. */
 const EXIT_BOUND_MS = 3_000;
 
+/** Runs `_idle_exit.ts` with its output piped. */
+function spawnScript(
+  url: string,
+  driver: string,
+  idleTimeoutMs: string,
+): Deno.ChildProcess {
+  const script = new URL("./_idle_exit.ts", import.meta.url);
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-sys",
+      script.pathname,
+    ],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: {
+      DBPOOL_IDLE_URL: url,
+      DBPOOL_IDLE_DRIVER: driver,
+      DBPOOL_IDLE_TIMEOUT_MS: idleTimeoutMs,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 Deno.test({
   name:
     "QueuePool with idleTimeoutMs lets a process that never disposes of it exit by itself",
@@ -23,26 +51,11 @@ Deno.test({
     await t.step(
       driver === "pg" ? "node-postgres" : "postgres.js",
       async () => {
-        const script = new URL("./_idle_exit.ts", import.meta.url);
-        const child = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "--allow-net",
-            "--allow-env",
-            "--allow-read",
-            "--allow-sys",
-            script.pathname,
-          ],
-          cwd: new URL("..", import.meta.url).pathname,
-          env: {
-            DBPOOL_IDLE_URL: cluster.url,
-            DBPOOL_IDLE_DRIVER: driver,
-            DBPOOL_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
-          },
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
+        const child = spawnScript(
+          cluster.url,
+          driver,
+          String(IDLE_TIMEOUT_MS),
+        );
         const output = child.output();
         let exited = false;
         try {
@@ -78,4 +91,24 @@ Deno.test({
       },
     );
   }
+
+  await t.step(
+    "the control: without idleTimeoutMs the same script keeps running",
+    async () => {
+      const child = spawnScript(cluster.url, "pg", "none");
+      const output = child.output();
+      const stillRunning = await within(
+        output,
+        IDLE_TIMEOUT_MS + EXIT_BOUND_MS,
+        "the control script's exit",
+      ).then(() => false, () => true);
+      if (stillRunning) child.kill("SIGKILL");
+      const { stdout } = await output;
+      assert(stillRunning, "the control exited by itself");
+      const result = JSON.parse(
+        new TextDecoder().decode(stdout).trim().split("\n").at(-1)!,
+      );
+      assert.equal(result.rows, 2);
+    },
+  );
 });
