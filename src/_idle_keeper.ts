@@ -68,11 +68,22 @@ export class IdleKeeper<C> {
     if (this.#minIdle > 0) this.fillSoon();
   }
 
-  /** An entry went idle: notes the time and makes sure the timer covers it. */
+  /**
+   * An entry went idle: notes the time and makes sure the timer covers it.
+   * An entry that came back without a connection (invalidated) while the
+   * idle list is at or below `minIdle` is opened again in the background,
+   * in place: a checkout that takes it meanwhile shares that open.
+   */
   idled(entry: PoolEntry<C>): void {
     this.#stopped = false;
     const now = this.#host.clock();
     entry.markIdle(now);
+    if (
+      this.#minIdle > 0 && entry.dbapiConnection === null &&
+      !entry.isOpening && this.#host.idle.length <= this.#minIdle
+    ) {
+      entry.open().catch((error: unknown) => this.#logFailure(error));
+    }
     if (this.#idleTimeoutMs !== Infinity && this.#timer === null) {
       this.#arm(now + this.#idleTimeoutMs);
     }
@@ -176,10 +187,22 @@ export class IdleKeeper<C> {
     }
   }
 
-  /** A background open failed: logged; tried again when the backoff ends. */
-  #failed(error: unknown): void {
+  /** Logs a failed background open: a warning, or a debug line for a backoff. */
+  #logFailure(error: unknown): void {
     if (error instanceof CreateBackoffError) {
       this.#host.log.debug(`minIdle fill backing off: ${errorText(error)}`);
+    } else {
+      this.#host.log.warn(
+        `Exception creating a connection for minIdle: ${errorText(error)}`,
+        { error },
+      );
+    }
+  }
+
+  /** A background open failed: logged; tried again when the backoff ends. */
+  #failed(error: unknown): void {
+    this.#logFailure(error);
+    if (error instanceof CreateBackoffError) {
       if (!this.#stopped) {
         // A creation tried after the backoff is in flight (no time left):
         // look again after one more backoff rather than spin.
@@ -189,10 +212,6 @@ export class IdleKeeper<C> {
       }
       return;
     }
-    this.#host.log.warn(
-      `Exception creating a connection for minIdle: ${errorText(error)}`,
-      { error },
-    );
     if (this.#backsOff) this.fillSoon();
   }
 }

@@ -107,6 +107,24 @@ Deno.test("QueuePool with idleTimeoutMs never closes below minIdle", async () =>
   assert.equal(driver.counts.create, 2);
 });
 
+Deno.test("QueuePool with minIdle reopens in the background a warm connection that was invalidated", async () => {
+  const driver = new FakeDriver({ async: true });
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 2,
+    minIdle: 1,
+  });
+  await until(() => pool.checkedIn() === 1, "one warm connection");
+  const conn = await pool.connect();
+  await conn.invalidate();
+  await until(() => driver.counts.create === 2, "a new warm connection");
+  assert.equal(pool.checkedIn(), 1);
+  await until(() => driver.openCount === 1, "the new connection open");
+  await using again = await pool.connect();
+  assert.equal(again.dbapiConnection, driver.connections[1]);
+  assert.equal(driver.counts.create, 2);
+});
+
 Deno.test("QueuePool with minIdle logs a failed background creation and tries again after the backoff", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();

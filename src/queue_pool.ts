@@ -73,8 +73,8 @@ export interface QueuePoolOptions<C> extends PoolOptions<C> {
   /**
    * Idle connections the pool keeps warm (HikariCP's `minimumIdle`): it
    * opens them in the background after it starts and after connections
-   * are closed, within `poolSize + maxOverflow`, and `idleTimeoutMs` never
-   * closes below it. A failed background creation is logged, not thrown;
+   * are closed, within `poolSize + maxOverflow`, reopens one that comes
+   * back invalidated, and `idleTimeoutMs` never closes below it. A failed background creation is logged, not thrown;
    * with `createBackoffMs` the pool tries again when the backoff ends,
    * without it after the next close or return. `dispose()` stops the
    * filling until a connection is returned. An integer from `0` to
