@@ -23,6 +23,11 @@ export class Deque<T> {
     this.#length++;
   }
 
+  /** The item at the front (the oldest), left in place, or `undefined` when empty. */
+  first(): T | undefined {
+    return this.#length === 0 ? undefined : this.#items[this.#head];
+  }
+
   /** Removes from the front (the oldest), or `undefined` when empty. */
   shift(): T | undefined {
     if (this.#length === 0) return undefined;

@@ -170,9 +170,14 @@ Deno.test("QueuePool constructor rejects a bad recycleMs with RangeError naming 
   }
 });
 
-Deno.test("every pool class validates connectTimeoutMs, validationTimeoutMs and createBackoffMs like the other durations", async () => {
+Deno.test("every pool class validates connectTimeoutMs, validationTimeoutMs, createBackoffMs and idleTimeoutMs like the other durations", async () => {
   for (
-    const key of ["connectTimeoutMs", "validationTimeoutMs", "createBackoffMs"]
+    const key of [
+      "connectTimeoutMs",
+      "validationTimeoutMs",
+      "createBackoffMs",
+      "idleTimeoutMs",
+    ]
   ) {
     for (const value of [-1, NaN, Infinity]) {
       assertRejected(

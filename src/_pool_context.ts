@@ -45,6 +45,13 @@ const MAX_BACKOFF_MS = 30_000;
 /** Jitter of a creation backoff: its length is multiplied by 1 ± this. */
 const BACKOFF_JITTER = 0.2;
 
+/**
+ * Recycle jitter: each connection's `recycleMs` is shortened by a random
+ * share of up to this, drawn when it opens, so connections opened together
+ * do not all expire together.
+ */
+const RECYCLE_JITTER = 0.025;
+
 /** The creator's result, if it can be a connection; `TypeError` otherwise. */
 function checkCreated<C>(made: unknown): C {
   if (
@@ -91,6 +98,11 @@ export class PoolContext<C> {
   /** The numbers behind `pool.stats()`. */
   readonly counts: PoolCounts = new PoolCounts();
   readonly createBackoffMs: number | null;
+  /**
+   * The source of randomness (jitter), in `[0, 1)`; replaceable by tests
+   * inside the package only.
+   */
+  random: () => number = Math.random;
   /** Nominal length of the last backoff (before jitter); `0` after a success. */
   #backoffNominal = 0;
   /** Length of the backoff in progress, jitter included. */
@@ -163,6 +175,16 @@ export class PoolContext<C> {
         resolve();
       };
     });
+  }
+
+  /**
+   * The age past which one new connection is recycled: `recycleMs`
+   * shortened by a random 0 to 2.5%, or `Infinity`.
+   */
+  drawRecycleMs(): number {
+    const recycleMs = this.recycleMs;
+    if (recycleMs === Infinity) return recycleMs;
+    return recycleMs * (1 - RECYCLE_JITTER * this.random());
   }
 
   /** A number for the next driver connection's log label. */
@@ -330,7 +352,7 @@ export class PoolContext<C> {
       : Math.min(this.#backoffNominal * 2, Math.max(MAX_BACKOFF_MS, first));
     this.#backoffNominal = nominal;
     this.#backoffMs = nominal *
-      (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * Math.random());
+      (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * this.random());
     this.#backoffFrom = this.now();
     this.#backoffUntil = this.#backoffFrom + this.#backoffMs;
     if (this.log.infoOn) {

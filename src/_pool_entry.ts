@@ -9,7 +9,7 @@
  *   whose listeners throw is invalidated at once, never stranded. An open
  *   in progress is shared by every checkout that needs the entry.
  * - Staleness: at checkout a connection is replaced when it is older than
- *   `recycleMs`, older than the pool invalidation time or than its own
+ *   `recycleMs` (shortened by a random 0 to 2.5% drawn when it opened), older than the pool invalidation time or than its own
  *   soft invalidation, or when the driver has seen its session end.
  * - Pre-ping: a disconnect found by the dialect's `ping()` is an
  *   `InvalidatePoolError`, which makes the checkout replace the connection.
@@ -51,6 +51,8 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   #users = 0;
   /** Clock reading taken just before the creator was last called. */
   #openedAt = -Infinity;
+  /** Age past which the current connection is recycled (`recycleMs`, with jitter). */
+  #recycleMs: number;
   /** Clock reading of the last soft invalidation. */
   #softInvalidatedAt = -Infinity;
   /**
@@ -67,10 +69,13 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   #generation: number;
   /** The open in progress, shared by every checkout waiting on it (`StaticPool`). */
   #opening: Promise<void> | null = null;
+  /** Clock reading when the entry last went idle (`idleTimeoutMs` only). */
+  #idleSince = 0;
 
   constructor(context: PoolContext<C>, generation: number) {
     this.#context = context;
     this.#generation = generation;
+    this.#recycleMs = context.recycleMs;
   }
 
   // ------------------------------------------------------ public interface
@@ -223,6 +228,16 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     return this.#neverCheckedOut;
   }
 
+  /** Clock reading when the entry last went idle, as noted by {@linkcode PoolEntry.markIdle}. */
+  get idleSince(): number {
+    return this.#idleSince;
+  }
+
+  /** Notes when the entry went idle (the queue pool's `idleTimeoutMs`). */
+  markIdle(at: number): void {
+    this.#idleSince = at;
+  }
+
   /** One more checkout holds the entry, in the pool's `generation`. */
   beginUse(generation: number): void {
     this.#users++;
@@ -323,8 +338,8 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
   staleReason(): string | null {
     const context = this.#context;
     if (
-      context.recycleMs !== Infinity &&
-      context.clock() - this.#openedAt > context.recycleMs
+      this.#recycleMs !== Infinity &&
+      context.clock() - this.#openedAt > this.#recycleMs
     ) {
       return "exceeded timeout";
     }
@@ -396,6 +411,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     const context = this.#context;
     this.#connection = null;
     this.#openedAt = context.now();
+    this.#recycleMs = context.drawRecycleMs();
     let connection: C;
     context.connectionOpening();
     try {

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { poolInternals } from "./_pool_classes.ts";
 
 /** Resolves after one macrotask, so queued microtasks and due timers have run. */
 export function tick(): Promise<void> {
@@ -98,4 +99,14 @@ export function countListeners(
     return remove(...args);
   }) as typeof signal.removeEventListener;
   return counts;
+}
+
+/**
+ * Turns off the pool's jitter (recycle and creation backoff), for tests of
+ * exact thresholds: every random draw is `0`, so `recycleMs` is exact and
+ * a backoff lasts 80% of its nominal length.
+ */
+export function withoutJitter<P extends object>(pool: P): P {
+  poolInternals.engine(pool).context.random = () => 0;
+  return pool;
 }

@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { withoutJitter } from "./_test_helpers.ts";
 import {
   type PoolProxiedConnection,
   PoolTimeoutError,
@@ -357,7 +358,7 @@ Deno.test("QueuePool.recreate() keeps recycleMs, clock, resetOnReturn, prePing a
     resetOnReturn: "commit",
     prePing: true,
   });
-  await using pool = old.recreate();
+  await using pool = withoutJitter(old.recreate());
   const first = await pool.connect();
   const conn = first.dbapiConnection!;
   await first.close();

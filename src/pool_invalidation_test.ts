@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { withoutJitter } from "./_test_helpers.ts";
 import { QueuePool } from "../mod.ts";
 import {
   assertEvents,
@@ -506,14 +507,16 @@ Deno.test("QueuePool with recycleMs replaces a connection older than recycleMs a
   const tracked = entryTracking(driver.creator);
   const clock = new FakeClock();
   const { logger, lines } = recordingLogger();
-  await using pool = new QueuePool(tracked.creator, {
-    dialect: driver.dialect,
-    poolSize: 1,
-    recycleMs: 10_000,
-    clock: clock.fn,
-    echo: true,
-    logger,
-  });
+  await using pool = withoutJitter(
+    new QueuePool(tracked.creator, {
+      dialect: driver.dialect,
+      poolSize: 1,
+      recycleMs: 10_000,
+      clock: clock.fn,
+      echo: true,
+      logger,
+    }),
+  );
   const recorder = recordEvents(pool);
   await (await pool.connect()).close(); // created at t = 0
   const c1 = driver.connections[0]!;

@@ -30,9 +30,29 @@ export interface PoolOptions<C> {
   /**
    * At checkout, a connection older than this many milliseconds (strictly
    * greater) is closed and replaced on the same entry. Never applied to a
-   * connection while it is checked out. `null` never recycles.
+   * connection while it is checked out. Each connection's lifetime is
+   * shortened by a random 0 to 2.5%, drawn when it opens, so connections
+   * opened together do not all expire together. `null` never recycles.
    *
    * @default {null}
+   *
+   * @example Replacing connections after an hour, give or take 90 s
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { QueuePool } from "@dbpool/pool";
+   *
+   * let now = 0;
+   * await using pool = new QueuePool(() => ({}), {
+   *   recycleMs: 3_600_000,
+   *   clock: () => now,
+   * });
+   * const first = await pool.connect();
+   * const connection = first.dbapiConnection;
+   * await first.close();
+   * now = 3_600_001; // past every connection's lifetime
+   * await using second = await pool.connect();
+   * assert.notEqual(second.dbapiConnection, connection);
+   * ```
    */
   recycleMs?: number | null;
   /**
@@ -143,6 +163,33 @@ export interface PoolOptions<C> {
    * @default {null}
    */
   createBackoffMs?: number | null;
+  /**
+   * An idle connection unused for this many milliseconds is closed (`close`
+   * event), by one timer per pool that never keeps the process alive. The
+   * queue pool never closes below its `minIdle`. `NullPool` keeps nothing
+   * idle; `StaticPool`, `SingletonContextPool` and `AssertionPool` keep
+   * their one connection (per context) by design and ignore it. `null`
+   * never closes an idle connection.
+   *
+   * @default {null}
+   *
+   * @example Closing connections left idle
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { QueuePool } from "@dbpool/pool";
+   *
+   * const closed: object[] = [];
+   * await using pool = new QueuePool(() => ({}), { idleTimeoutMs: 10 });
+   * pool.on("close", (connection) => void closed.push(connection));
+   * {
+   *   await using _conn = await pool.connect();
+   * }
+   * assert.equal(pool.checkedIn(), 1);
+   * while (closed.length === 0) await new Promise((r) => setTimeout(r, 5));
+   * assert.equal(pool.checkedIn(), 0);
+   * ```
+   */
+  idleTimeoutMs?: number | null;
 }
 
 /**

@@ -8,9 +8,11 @@
 import { PoolTimeoutError, type PoolTimeoutErrorOptions } from "./errors.ts";
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { Deque } from "./_deque.ts";
+import { IdleKeeper } from "./_idle_keeper.ts";
 import {
   booleanOption,
   COMMON_OPTIONS,
+  type GivenOptions,
   type Normalised,
   nullableNumberOption,
   numberOption,
@@ -68,6 +70,49 @@ export interface QueuePoolOptions<C> extends PoolOptions<C> {
    * @default {false}
    */
   useLifo?: boolean;
+  /**
+   * Idle connections the pool keeps warm (HikariCP's `minimumIdle`): it
+   * opens them in the background after it starts and after connections
+   * are closed, within `poolSize + maxOverflow`, reopens one that comes
+   * back invalidated, and `idleTimeoutMs` never closes below it. A failed background creation is logged, not thrown;
+   * with `createBackoffMs` the pool tries again when the backoff ends,
+   * without it after the next close or return. `dispose()` stops the
+   * filling until a connection is returned. An integer from `0` to
+   * `poolSize` (any when `poolSize` is `0`), `RangeError` otherwise.
+   *
+   * @default {0}
+   *
+   * @example Two warm connections, closed after a minute idle beyond them
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { QueuePool } from "@dbpool/pool";
+   *
+   * await using pool = new QueuePool(() => ({}), {
+   *   poolSize: 5,
+   *   minIdle: 2,
+   *   idleTimeoutMs: 60_000,
+   * });
+   * while (pool.checkedIn() < 2) await new Promise((r) => setTimeout(r, 5));
+   * assert.equal(pool.checkedOut(), 0);
+   * ```
+   */
+  minIdle?: number;
+}
+
+/** `minIdle`: an integer >= 0, at most `poolSize` (unless that is `0`). */
+function checkMinIdle(
+  value: unknown,
+  key: string,
+  given: GivenOptions,
+): number {
+  const minIdle = numberOption(0, 0, true)(value, key, given);
+  const poolSize = (given.poolSize ?? 5) as number;
+  if (poolSize !== 0 && minIdle > poolSize) {
+    throw new RangeError(
+      `Cannot create pool: "minIdle" must be at most "poolSize" (${poolSize}), received ${minIdle}`,
+    );
+  }
+  return minIdle;
 }
 
 /** The options of {@linkcode AsyncAdaptedQueuePool}, in the order they are checked. */
@@ -77,6 +122,7 @@ const QUEUE_POOL_OPTIONS = {
   maxOverflow: numberOption(10, -1, true),
   timeoutMs: nullableNumberOption(30_000, 0),
   useLifo: booleanOption(false),
+  minIdle: checkMinIdle,
 } as const satisfies OptionTable<QueuePoolOptions<unknown>>;
 
 type QueuePoolSettings = Normalised<typeof QUEUE_POOL_OPTIONS>;
@@ -98,6 +144,8 @@ class QueuePolicy<C, P> implements Policy<C, P> {
   } | null = null;
   /** Live entries minus `poolSize` (SQLAlchemy's `_overflow`). */
   overflowCount: number;
+  /** `idleTimeoutMs` and `minIdle`; `null` when both are off. */
+  readonly #keeper: IdleKeeper<C> | null;
 
   constructor(host: PolicyHost<C, P>, options: QueuePoolSettings) {
     const { poolSize, maxOverflow } = options;
@@ -109,6 +157,30 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     this.#unbounded = poolSize === 0 || maxOverflow === -1;
     this.overflowCount = -poolSize;
     this.#waiters = new WaiterQueue(host.clock, () => this.#timeoutError());
+    this.#keeper = options.idleTimeoutMs === null && options.minIdle === 0
+      ? null
+      : new IdleKeeper({
+        log: host.log,
+        clock: host.clock,
+        idle: this.#idle,
+        reserve: () => this.#reserve(),
+        release: (entry) => this.release(entry),
+        discard: () => this.#free(),
+        close: (entry) => this.#close(entry),
+      }, { ...options, backsOff: options.createBackoffMs !== null });
+  }
+
+  /** A new entry when capacity is left (for `minIdle`), else `null`. */
+  #reserve(): PoolEntry<C> | null {
+    if (!this.#unbounded && this.overflowCount >= this.maxOverflow) return null;
+    this.overflowCount++;
+    return this.#host.newEntry();
+  }
+
+  /** Frees one entry's capacity and grants it to waiting callers. */
+  #free(): void {
+    this.overflowCount--;
+    this.#serveWaiters();
   }
 
   get checkedIn(): number {
@@ -161,14 +233,15 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     }
     if (this.poolSize === 0 || this.#idle.length < this.poolSize) {
       this.#idle.push(entry);
+      if (this.#keeper !== null) this.#keeper.idled(entry);
       return;
     }
     return this.#close(entry);
   }
 
   discard(_entry: PoolEntry<C>): void {
-    this.overflowCount--;
-    this.#serveWaiters();
+    this.#free();
+    this.#keeper?.fillSoon();
   }
 
   /** Closes an entry's connection (`close` event, close) and frees its capacity. */
@@ -176,8 +249,8 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     try {
       await entry.close();
     } finally {
-      this.overflowCount--;
-      this.#serveWaiters();
+      this.#free();
+      this.#keeper?.fillSoon();
     }
   }
 
@@ -200,6 +273,7 @@ class QueuePolicy<C, P> implements Policy<C, P> {
 
   async dispose(): Promise<void> {
     const log = this.#host.log;
+    this.#keeper?.stop();
     const idle = this.#idle.drain();
     this.overflowCount -= idle.length;
     let first: { error: unknown } | null = null;

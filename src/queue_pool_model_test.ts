@@ -36,7 +36,7 @@ import {
   type FakeProxy,
   recordingLogger,
 } from "./_test_fake_driver.ts";
-import { prng } from "./_test_helpers.ts";
+import { prng, withoutJitter } from "./_test_helpers.ts";
 import {
   type Grant,
   type ModelEntry,
@@ -934,16 +934,18 @@ for (let seed = 1; seed <= SEEDS; seed++) {
     }), ${STEPS} random steps`,
     async () => {
       const run = new ModelRun(seed);
-      await using pool = new QueuePool(run.creator, {
-        poolSize: run.p.poolSize,
-        maxOverflow: run.p.maxOverflow,
-        timeoutMs: run.p.timeoutMs,
-        useLifo: run.p.useLifo,
-        recycleMs: run.p.recycleMs,
-        clock: run.clock.fn,
-        dialect: run.driver.dialect,
-        logger: run.log.logger,
-      });
+      await using pool = withoutJitter(
+        new QueuePool(run.creator, {
+          poolSize: run.p.poolSize,
+          maxOverflow: run.p.maxOverflow,
+          timeoutMs: run.p.timeoutMs,
+          useLifo: run.p.useLifo,
+          recycleMs: run.p.recycleMs,
+          clock: run.clock.fn,
+          dialect: run.driver.dialect,
+          logger: run.log.logger,
+        }),
+      );
       await run.run(pool);
       for (const [key, value] of Object.entries(run.stats)) {
         totals[key] = (totals[key] ?? 0) + value;

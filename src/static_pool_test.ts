@@ -14,7 +14,7 @@ import {
   recordEvents,
   tracer,
 } from "./_test_fake_driver.ts";
-import { deferred } from "./_test_helpers.ts";
+import { deferred, withoutJitter } from "./_test_helpers.ts";
 
 Deno.test("StaticPool calls the creator once and gives every checkout the same connection", async () => {
   const driver = new FakeDriver();
@@ -249,11 +249,13 @@ Deno.test("StaticPool.invalidate(proxy) closes the shared connection and the nex
 Deno.test("StaticPool recycles an old connection at checkout and closes it once unused", async () => {
   const driver = new FakeDriver();
   const clock = new FakeClock();
-  await using pool = new StaticPool(driver.creator, {
-    dialect: driver.dialect,
-    clock: clock.fn,
-    recycleMs: 100,
-  });
+  await using pool = withoutJitter(
+    new StaticPool(driver.creator, {
+      dialect: driver.dialect,
+      clock: clock.fn,
+      recycleMs: 100,
+    }),
+  );
   const a = await pool.connect();
   const old = a.dbapiConnection!;
   clock.advance(100);
