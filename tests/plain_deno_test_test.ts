@@ -67,7 +67,7 @@ Deno.test({
   assert.ok(Number(summary[1]) > 300, `only ${summary[1]} tests passed`);
   for (
     const name of [
-      "QueuePool constructor rejects an unknown option key with TypeError",
+      "QueuePool constructor rejects an unknown option key with TypeError, and says what to use instead",
       "SqliteDialect.rollback() runs ROLLBACK only when a transaction is open",
       "createPoolFromUrl() gives sqlite::memory: a StaticPool sharing one database",
     ]
