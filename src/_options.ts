@@ -465,6 +465,7 @@ export const COMMON_OPTIONS = {
   clock: checkClock,
   connectTimeoutMs: nullableNumberOption(30_000, 0),
   validationTimeoutMs: nullableNumberOption(5_000, 0),
+  leakDetectionMs: nullableNumberOption(null, 0),
 } as const satisfies OptionTable<PoolOptions<unknown>>;
 
 /** The checks every pool class's table starts with. */
