@@ -72,7 +72,8 @@ export class Checkin<C> implements ProxyOwner<C> {
   track(proxy: ProxiedConnection<C>): void {
     this.#leaks.track(proxy);
     if (this.leakDetector !== null) {
-      this.leakDetector.start(proxy, proxyInternals.entry(proxy).label);
+      const entry = proxyInternals.entry(proxy);
+      this.leakDetector.start(proxy, entry, entry.label);
     }
   }
 
@@ -368,6 +369,7 @@ export class Checkin<C> implements ProxyOwner<C> {
    * `StaticPool` connection still used by other proxies stays.
    */
   #collected(entry: PoolEntry<C>): void {
+    this.leakDetector?.forget(entry);
     this.log.warn(
       `The garbage collector is trying to clean up non-checked-in connection ${entry.label}, which will be terminated. Please ensure that pooled connections are returned to the pool explicitly, either by calling close() or with await using.`,
       { connection: entry.dbapiConnection },

@@ -6,16 +6,19 @@
  *
  * - Made only when the option is set: a pool without it has no detector,
  *   and its checkouts pay one `null` check.
- * - The stack is captured at checkout (`new Error().stack`), only here.
+ * - The stack is captured at checkout (`new Error()`), only here, and
+ *   rendered as text only for a warning: reading `.stack` at every
+ *   checkout cost two orders of magnitude more.
  * - One timer per pool, armed for the earliest deadline: checkouts are kept
  *   in the order they started, which is the order of their deadlines.
  *   The timer is `unref()`ed where its handle has that method (Node, Bun);
  *   Deno's timer ids have none, so there it keeps the process alive while
  *   a checkout is out (the core uses web-platform APIs only). It is
  *   cleared whenever no checkout is waiting for its deadline.
- * - A record holds a weak reference to its proxy, so a leaked proxy stays
- *   collectable (the garbage-collection safety net in `_leak_guard.ts`);
- *   a collected one is forgotten at the next check.
+ * - A record holds no reference to its proxy (a `WeakMap` leads from the
+ *   proxy to it), so a leaked proxy stays collectable; the
+ *   garbage-collection safety net (`_leak_guard.ts`) then has the records
+ *   of its entry forgotten ({@linkcode LeakDetector.forget}).
  *
  * @module
  */
@@ -26,11 +29,12 @@ import type { PoolLog } from "./_log.ts";
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** One checkout being watched. */
-interface Watched<P extends object> {
-  readonly proxy: WeakRef<P>;
+interface Watched {
+  readonly entry: object;
   readonly label: string;
   readonly start: number;
-  readonly stack: string;
+  /** Made at checkout; its `stack` is read only for a warning. */
+  readonly checkout: Error;
 }
 
 /**
@@ -43,10 +47,10 @@ export class LeakDetector<P extends object> {
   readonly #clock: () => number;
   readonly #thresholdMs: number;
   /** Checkouts not yet reported, in start order (deadline order). */
-  readonly #pending: Set<Watched<P>> = new Set();
+  readonly #pending: Set<Watched> = new Set();
   /** Checkouts reported and not yet back. */
-  readonly #reported: Set<Watched<P>> = new Set();
-  readonly #byProxy: WeakMap<P, Watched<P>> = new WeakMap();
+  readonly #reported: Set<Watched> = new Set();
+  readonly #byProxy: WeakMap<P, Watched> = new WeakMap();
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly #onTimer = (): void => {
     this.#timer = undefined;
@@ -69,14 +73,12 @@ export class LeakDetector<P extends object> {
   }
 
   /** A proxy was just handed out: note when, and where from. */
-  start(proxy: P, label: string): void {
-    const stack = new Error("checkout").stack ?? "";
-    const watched: Watched<P> = {
-      proxy: new WeakRef(proxy),
+  start(proxy: P, entry: object, label: string): void {
+    const watched: Watched = {
+      entry,
       label,
       start: this.#clock(),
-      // The first line is the error's own ("Error: checkout").
-      stack: stack.slice(stack.indexOf("\n") + 1),
+      checkout: new Error("checkout"),
     };
     this.#byProxy.set(proxy, watched);
     this.#pending.add(watched);
@@ -113,16 +115,25 @@ export class LeakDetector<P extends object> {
         return;
       }
       this.#pending.delete(watched);
-      if (watched.proxy.deref() === undefined) continue; // collected
       this.#reported.add(watched);
+      const stack = watched.checkout.stack ?? "";
       this.#log.warn(
-        `Connection ${watched.label} has been checked out for more than leakDetectionMs (${this.#thresholdMs} ms); it may have leaked. It was checked out at:\n${watched.stack}`,
+        `Connection ${watched.label} has been checked out for more than leakDetectionMs (${this.#thresholdMs} ms); it may have leaked. It was checked out at:\n${
+          // The first line is the error's own ("Error: checkout").
+          stack.slice(stack.indexOf("\n") + 1)}`,
       );
     }
-    for (const watched of this.#reported) {
-      if (watched.proxy.deref() === undefined) this.#reported.delete(watched);
-    }
     this.#disarm();
+  }
+
+  /** Forgets the checkouts of an entry whose proxy was garbage-collected while out. */
+  forget(entry: object): void {
+    for (const set of [this.#pending, this.#reported]) {
+      for (const watched of set) {
+        if (watched.entry === entry) set.delete(watched);
+      }
+    }
+    if (this.#pending.size === 0) this.#disarm();
   }
 
   /** Arms the timer for the first pending deadline; `now` is a fresh reading. */
