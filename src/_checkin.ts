@@ -20,6 +20,7 @@
 import { DisconnectionError } from "./errors.ts";
 import type { Dialect } from "./dialect.ts";
 import type { InstanceListeners } from "./_listeners.ts";
+import { LeakDetector } from "./_leak_detector.ts";
 import { LeakGuard } from "./_leak_guard.ts";
 import type { PoolLog } from "./_log.ts";
 import type { Policy } from "./_policy.ts";
@@ -48,12 +49,19 @@ export class Checkin<C> implements ProxyOwner<C> {
       (entry) => this.#collected(entry),
     );
 
+  /** Watches checkouts for `leakDetectionMs`; `null` when the option is off. */
+  readonly leakDetector: LeakDetector<ProxiedConnection<C>> | null;
+
   constructor(
     context: PoolContext<C>,
     policy: Policy<C, ProxiedConnection<C>>,
     resetOnReturn: "rollback" | "commit" | null,
+    leakDetectionMs: number | null = null,
   ) {
     this.log = context.log;
+    this.leakDetector = leakDetectionMs === null
+      ? null
+      : new LeakDetector(context.log, context.clock, leakDetectionMs);
     this.#policy = policy;
     this.#reset = new ResetOnReturn(context, resetOnReturn);
     this.#events = context.events;
@@ -63,6 +71,16 @@ export class Checkin<C> implements ProxyOwner<C> {
   /** Starts watching a proxy just handed out, until it comes back. */
   track(proxy: ProxiedConnection<C>): void {
     this.#leaks.track(proxy);
+    if (this.leakDetector !== null) {
+      const entry = proxyInternals.entry(proxy);
+      this.leakDetector.start(proxy, entry, entry.label);
+    }
+  }
+
+  /** Stops watching a proxy that is no longer out. */
+  #untrack(proxy: ProxiedConnection<C>): void {
+    this.#leaks.untrack(proxy);
+    if (this.leakDetector !== null) this.leakDetector.stop(proxy);
   }
 
   /** Calls `fn` for each proxy still checked out (`pool.close()` past its timeout). */
@@ -114,7 +132,7 @@ export class Checkin<C> implements ProxyOwner<C> {
   ): Promise<void> {
     if (proxy !== null) {
       proxyInternals.finish(proxy);
-      this.#leaks.untrack(proxy);
+      this.#untrack(proxy);
     }
     if (entry.neverCheckedOut) {
       entry.endUse();
@@ -144,7 +162,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     connection: C | null,
     detached: boolean,
   ): Promise<void> {
-    this.#leaks.untrack(proxy);
+    this.#untrack(proxy);
     if (connection === null) return RESOLVED;
     if (detached) return this.#reset.closeDetached(entry, connection);
     if (this.#isDoubleCheckin(entry)) return RESOLVED;
@@ -294,7 +312,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     entry: PoolEntry<C>,
     error: unknown,
   ): Promise<void> {
-    this.#leaks.untrack(proxy);
+    this.#untrack(proxy);
     let first: unknown = NONE;
     try {
       await entry.invalidate(error);
@@ -319,7 +337,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     entry: PoolEntry<C>,
     connection: C,
   ): Promise<void> {
-    this.#leaks.untrack(proxy);
+    this.#untrack(proxy);
     entry.detachConnection(connection);
     let first: unknown = NONE;
     if (this.#endUse(entry)) {
@@ -351,6 +369,7 @@ export class Checkin<C> implements ProxyOwner<C> {
    * `StaticPool` connection still used by other proxies stays.
    */
   #collected(entry: PoolEntry<C>): void {
+    this.leakDetector?.forget(entry);
     this.log.warn(
       `The garbage collector is trying to clean up non-checked-in connection ${entry.label}, which will be terminated. Please ensure that pooled connections are returned to the pool explicitly, either by calling close() or with await using.`,
       { connection: entry.dbapiConnection },

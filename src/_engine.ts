@@ -105,6 +105,7 @@ export class Engine<C> implements EngineHost<C> {
       this.context,
       this.policy,
       options.resetOnReturn,
+      options.leakDetectionMs,
     );
   }
 

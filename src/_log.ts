@@ -42,6 +42,14 @@ export class PoolLog {
     if (this.infoOn) this.#emit("info", line, extra);
   }
 
+  /**
+   * Emits an info line whatever `echo` says: the follow-up of a warning,
+   * which must be seen wherever the warning was.
+   */
+  notice(line: string, extra?: Record<string, unknown>): void {
+    this.#emit("info", line, extra);
+  }
+
   /** Emits a warning (always). */
   warn(line: string, extra?: Record<string, unknown>): void {
     this.#emit("warn", line, extra);

@@ -470,6 +470,7 @@ export const COMMON_OPTIONS = {
   validationTimeoutMs: nullableNumberOption(5_000, 0),
   createBackoffMs: nullableNumberOption(null, 0),
   idleTimeoutMs: nullableNumberOption(null, 0),
+  leakDetectionMs: nullableNumberOption(null, 0),
 } as const satisfies OptionTable<PoolOptions<unknown>>;
 
 /** The checks every pool class's table starts with. */

@@ -26,7 +26,7 @@ import { PoolLog } from "./_log.ts";
 import { checkOptions, describe, type GivenOptions } from "./_options.ts";
 import { addLegacyListener } from "./_legacy_listeners.ts";
 import { findPoolClass, poolInternals } from "./_pool_classes.ts";
-import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
+import { ProxiedConnection } from "./_proxied_connection.ts";
 
 export type { Creator } from "./connection.ts";
 export type {

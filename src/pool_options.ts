@@ -25,6 +25,15 @@ import type { PoolLogger } from "./logger.ts";
  * const options: PoolOptions<object> = { recycleMs: 3_600_000, echo: true, resetOnReturn: "rollback" };
  * console.log(options.recycleMs);
  * ```
+ *
+ * @example Reporting connections held too long
+ * ```ts
+ * import { QueuePool } from "@dbpool/pool";
+ *
+ * // A checkout held for more than 10 s is reported once, with its stack.
+ * await using pool = new QueuePool(() => ({}), { leakDetectionMs: 10_000 });
+ * await using _conn = await pool.connect();
+ * ```
  */
 export interface PoolOptions<C> {
   /**
@@ -190,6 +199,20 @@ export interface PoolOptions<C> {
    * ```
    */
   idleTimeoutMs?: number | null;
+  /**
+   * Milliseconds a connection may stay checked out before the pool reports
+   * it as a possible leak: once, with `logger.warn` and the stack of the
+   * code that checked it out. When it finally comes back, one
+   * `logger.info` line says so and after how long; that line is sent
+   * whatever `echo` says, so it is seen wherever the warning was. Nothing
+   * is done to the connection. The stack is captured at each checkout only
+   * when this is set; `null` turns it off at no cost. One timer per pool,
+   * `unref()`ed where the runtime's timer handle allows it (Node, Bun; not
+   * Deno, where it runs only while a connection is out).
+   *
+   * @default {null}
+   */
+  leakDetectionMs?: number | null;
 }
 
 /**
