@@ -36,14 +36,13 @@
  * @module
  */
 
-import { EventEmitter } from "node:events";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { createPool as createGenericPool } from "npm:generic-pool@^3.9.0";
-import PgPoolModule from "npm:pg-pool@^3.10.0";
 import { Pool as TarnPool } from "npm:tarn@^3.0.2";
 import { QueuePool } from "../mod.ts";
 import { BarePool } from "./_bare_pool.ts";
+import { stubPgPool } from "./_stub_pg_pool.ts";
 import {
   type Cell,
   formatCount,
@@ -185,37 +184,7 @@ async function genericTimeoutPoolTimed(cycles: number): Promise<void> {
   }
 }
 
-/**
- * Stand-in for `pg.Client`: what pg-pool 3.x calls on a client is
- * `connect(cb)`, `end(cb)`, the `EventEmitter` methods, and the
- * `_queryable` / `_ending` flags it reads on release.
- */
-class FakePgClient extends EventEmitter {
-  _queryable = true;
-  _ending = false;
-  connect(callback: (error?: Error) => void): void {
-    callback();
-  }
-  end(callback?: () => void): void {
-    this._ending = true;
-    this.emit("end");
-    callback?.();
-  }
-}
-
-interface PgPoolClient {
-  release(error?: Error): void;
-}
-interface PgPoolLike {
-  connect(): Promise<PgPoolClient>;
-  end(): Promise<void>;
-  readonly idleCount: number;
-}
-const PgPool = PgPoolModule as unknown as new (
-  options: { max: number; Client: typeof FakePgClient },
-) => PgPoolLike;
-
-const pgPool = new PgPool({ max: POOL_SIZE, Client: FakePgClient });
+const pgPool = stubPgPool(POOL_SIZE);
 
 async function pgPoolWorker(cycles: number): Promise<void> {
   for (let i = 0; i < cycles; i++) {
