@@ -44,7 +44,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
-import { PoolTimeoutError, QueuePool } from "@dbpool/pool";
+import { type PoolStats, PoolTimeoutError, QueuePool } from "@dbpool/pool";
 import type { PgClient } from "@dbpool/pool/pg";
 import type { PostgresReservedSql } from "@dbpool/pool/postgres";
 import { createPoolFromUrl, redactUrl } from "@dbpool/pool/url";
@@ -737,6 +737,8 @@ export interface DemoResult {
   checkouts: number;
   /** `pool.status()` once the burst is over. */
   status: string;
+  /** `pool.stats()` once the burst is over. */
+  stats: PoolStats;
   /** `pool.checkedOut()` once the burst is over. */
   checkedOut: number;
   /** Where the notes table is and what happens to it at the end. */
@@ -811,6 +813,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     checkoutWaitMs: percentiles(stats.checkoutWaitsMs),
     checkouts: stats.checkoutWaitsMs.length,
     status: pool.status(),
+    stats: pool.stats(),
     checkedOut: pool.checkedOut(),
     table,
     // Filled by the shutdown, which `await using` runs before the caller
@@ -1032,6 +1035,29 @@ const count = (value: number): string =>
   Math.round(value).toLocaleString("en-US");
 
 /** The report printed by `deno task demo`. */
+
+/** `pool.stats()` on one line: the gauges, then the counters that moved. */
+export function statsLine(stats: PoolStats): string {
+  const gauges =
+    `open ${stats.open}, idle ${stats.idle}, checked out ${stats.checkedOut}, waiting ${stats.pending}, max ${
+      stats.max ?? "none"
+    }`;
+  const counters = (
+    [
+      "checkouts",
+      "waits",
+      "timeouts",
+      "aborts",
+      "creates",
+      "createFailures",
+      "invalidations",
+      "recycles",
+      "closes",
+    ] as const
+  ).filter((key) => stats[key] > 0).map((key) => `${key} ${stats[key]}`);
+  return counters.length === 0 ? gauges : `${gauges}; ${counters.join(", ")}`;
+}
+
 function formatReport(result: DemoResult): string {
   const mix = Object.entries(result.byRoute)
     .map(([route, n]) => `${Math.round((n / result.requests) * 100)}% ${route}`)
@@ -1067,6 +1093,7 @@ function formatReport(result: DemoResult): string {
       count(result.checkouts)
     } checkouts)`,
     `  pool status    ${result.status}`,
+    `  pool stats     ${statsLine(result.stats)}`,
   ];
   if (result.firstFailure !== null) {
     lines.push(`  first failure  ${result.firstFailure}`);

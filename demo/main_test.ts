@@ -9,6 +9,7 @@ import {
   openNotesDatabase,
   parseCommandLine,
   runDemo,
+  statsLine,
   TABLE,
 } from "./main.ts";
 
@@ -382,4 +383,26 @@ Deno.test({
     /Shutting down: shut down the server, then dispose of the pool, then remove the temporary database\.\nStopped cleanly: server shut down, pool disposed, temporary database removed\.\n$/,
   );
   assert.equal(await stderr, ""); // no warning from Deno either
+});
+
+Deno.test("the demo prints the pool's stats() on one line: gauges, then the counters that moved", () => {
+  assert.equal(
+    statsLine({
+      open: 4,
+      idle: 3,
+      checkedOut: 1,
+      pending: 2,
+      max: 4,
+      checkouts: 10,
+      waits: 5,
+      timeouts: 0,
+      aborts: 0,
+      creates: 4,
+      createFailures: 0,
+      invalidations: 0,
+      recycles: 0,
+      closes: 0,
+    }),
+    "open 4, idle 3, checked out 1, waiting 2, max 4; checkouts 10, waits 5, creates 4",
+  );
 });
