@@ -30,7 +30,6 @@ import {
   DisconnectionError,
   InvalidatePoolError,
   InvalidRequestError,
-  PoolTimeoutError,
 } from "./errors.ts";
 import type { PoolCounts } from "./_counts.ts";
 import { Checkin } from "./_checkin.ts";
@@ -239,33 +238,13 @@ export class Engine<C> implements EngineHost<C> {
     try {
       got = this.policy.acquire(signal);
     } catch (error) {
-      if (error instanceof PoolTimeoutError) counts.timeouts++;
       return Promise.reject(error);
     }
-    if (!(got instanceof PoolEntry)) return this.#counted(got, signal);
+    // A waiter's checkout is counted where it is made (below), its timeout
+    // or abort by the wait queue: no promise is added to count them.
+    if (!(got instanceof PoolEntry)) return got;
     const checkedOut = this.checkout(got, signal);
-    if (isPromise(checkedOut)) return this.#counted(checkedOut, signal);
-    counts.checkouts++;
-    return Promise.resolve(checkedOut);
-  }
-
-  /** A checkout that did not finish at once, counted when it settles. */
-  #counted(
-    pending: Promise<ProxiedConnection<C>>,
-    signal: AbortSignal | undefined,
-  ): Promise<ProxiedConnection<C>> {
-    const counts = this.context.counts;
-    return pending.then((proxy) => {
-      counts.checkouts++;
-      return proxy;
-    }, (error: unknown) => {
-      if (signal !== undefined && signal.aborted && error === signal.reason) {
-        counts.aborts++;
-      } else if (error instanceof PoolTimeoutError) {
-        counts.timeouts++;
-      }
-      throw error;
-    });
+    return isPromise(checkedOut) ? checkedOut : Promise.resolve(checkedOut);
   }
 
   /** `pool.stats()`: the class's gauges and the pool's counts. */
@@ -307,16 +286,23 @@ export class Engine<C> implements EngineHost<C> {
     entry.beginUse(this.#generation);
     if (!this.#prePing && this.#events.compiled.checkout.length === 0) {
       const connection = entry.readyConnection();
-      if (connection !== null) return this.#deliver(entry, connection);
+      if (connection !== null) {
+        this.context.counts.checkouts++;
+        return this.#deliver(entry, connection);
+      }
     }
     if (signal === undefined) return this.#checkoutSlow(entry);
     if (signal.aborted) {
+      this.context.counts.aborts++;
       return this.returns.releaseUnused(entry, signal.reason);
     }
     return raceAbort(
       this.#checkoutSlow(entry),
       signal,
-      (proxy) =>
+      (proxy) => {
+        // Made after its caller gave up: an abort, not a checkout.
+        this.context.counts.checkouts--;
+        this.context.counts.aborts++;
         proxy.close().catch((error: unknown) =>
           this.log.error(
             `Exception returning a connection whose checkout was aborted: ${
@@ -324,12 +310,15 @@ export class Engine<C> implements EngineHost<C> {
             }`,
             { error },
           )
-        ),
-      (error) =>
+        );
+      },
+      (error) => {
+        this.context.counts.aborts++;
         this.log.error(
           `Exception during a checkout that was aborted: ${errorText(error)}`,
           { error },
-        ),
+        );
+      },
     );
   }
 
@@ -374,6 +363,7 @@ export class Engine<C> implements EngineHost<C> {
         throw error;
       }
     }
+    this.context.counts.checkouts++;
     return proxy;
   }
 

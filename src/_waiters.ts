@@ -106,6 +106,7 @@ export class WaiterQueue<T> {
   #stampTurnsLeft = 0;
   #stampTimeoutMs = 0;
   readonly #onStamp = (): void => this.#stamp();
+  readonly #onAbort: (() => void) | undefined;
 
   /** A queue without deadlines: every wait passes `Infinity` (the semaphore's). */
   constructor();
@@ -114,11 +115,21 @@ export class WaiterQueue<T> {
    *
    * @param clock The clock deadlines are measured on (milliseconds).
    * @param timeoutError Makes the rejection reason of a waiter whose deadline passed.
+   * @param onAbort Called once for each waiter its signal rejects (a metric).
    */
-  constructor(clock: () => number, timeoutError: () => unknown);
-  constructor(clock?: () => number, timeoutError?: () => unknown) {
+  constructor(
+    clock: () => number,
+    timeoutError: () => unknown,
+    onAbort?: () => void,
+  );
+  constructor(
+    clock?: () => number,
+    timeoutError?: () => unknown,
+    onAbort?: () => void,
+  ) {
     this.#clock = clock;
     this.#timeoutError = timeoutError;
+    this.#onAbort = onAbort;
   }
 
   /** Number of queued waiters. */
@@ -322,6 +333,7 @@ export class WaiterQueue<T> {
     while (group.head !== null) {
       const waiter = group.head;
       this.#unlink(waiter);
+      this.#onAbort?.();
       waiter.reject(reason);
     }
   }

@@ -156,7 +156,11 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     this.#useLifo = options.useLifo;
     this.#unbounded = poolSize === 0 || maxOverflow === -1;
     this.overflowCount = -poolSize;
-    this.#waiters = new WaiterQueue(host.clock, () => this.#timeoutError());
+    this.#waiters = new WaiterQueue(
+      host.clock,
+      () => this.#timeoutError(),
+      () => void host.counts.aborts++,
+    );
     this.#keeper = options.idleTimeoutMs === null && options.minIdle === 0
       ? null
       : new IdleKeeper({
@@ -315,6 +319,7 @@ class QueuePolicy<C, P> implements Policy<C, P> {
   }
 
   #timeoutError(): PoolTimeoutError {
+    this.#host.counts.timeouts++;
     const overflow = this.overflow();
     const checkedOut = this.checkedOut();
     // Waiters timing out together share one message and one options object
