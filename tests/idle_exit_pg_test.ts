@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { needs } from "../src/_test_permissions.ts";
 import { PG_CLUSTER_NEEDS, startPgCluster } from "./_pg_cluster.ts";
 import { within } from "./_pg_test_helpers.ts";
+import { spawnTestScript } from "./_deno_subprocess.ts";
 
 const IDLE_TIMEOUT_MS = 300;
 /** The most a script may run past its idle timeout before it exits. */
@@ -19,26 +20,11 @@ function spawnScript(
   driver: string,
   idleTimeoutMs: string,
 ): Deno.ChildProcess {
-  const script = new URL("./_idle_exit.ts", import.meta.url);
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys",
-      script.pathname,
-    ],
-    cwd: new URL("..", import.meta.url).pathname,
-    env: {
-      DBPOOL_IDLE_URL: url,
-      DBPOOL_IDLE_DRIVER: driver,
-      DBPOOL_IDLE_TIMEOUT_MS: idleTimeoutMs,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return spawnTestScript("./_idle_exit.ts", {
+    DBPOOL_IDLE_URL: url,
+    DBPOOL_IDLE_DRIVER: driver,
+    DBPOOL_IDLE_TIMEOUT_MS: idleTimeoutMs,
+  });
 }
 
 Deno.test({

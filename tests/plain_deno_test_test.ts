@@ -12,33 +12,16 @@
 
 import assert from "node:assert/strict";
 import { needs } from "../src/_test_permissions.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { runDeno } from "./_deno_subprocess.ts";
 
 Deno.test({
   name:
     "a plain deno test passes, skips what needs a permission and says so in one line",
   ...needs({ run: true }),
 }, async () => {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), 180_000);
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(Deno.execPath(), {
-      args: ["test"],
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: abort.signal,
-    }).output();
-  } finally {
-    clearTimeout(timer);
-  }
-  const decoder = new TextDecoder();
-  const stdout = decoder.decode(output.stdout);
-  const text = `${stdout}\n${decoder.decode(output.stderr)}`;
+  const output = await runDeno(["test"], 180_000);
+  const stdout = output.stdout;
+  const text = `${stdout}\n${output.stderr}`;
   assert.equal(output.code, 0, text.slice(-4_000));
   assert.doesNotMatch(text, /NotCapable/);
 

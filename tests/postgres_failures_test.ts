@@ -21,6 +21,7 @@ import {
 } from "./_unhandled_rejections.ts";
 import { runKillStorm } from "./_kill_storm.ts";
 import { rejection } from "../src/_test_helpers.ts";
+import { spawnTestScript } from "./_deno_subprocess.ts";
 
 /** A loopback port nothing listens on. */
 function closedPort(): number {
@@ -145,29 +146,11 @@ Deno.test({
         // twice during the array-type lookup (making that connection fails).
         proxy.cutWhen("SCRAM-SHA-256", { times: 2 });
         proxy.cutWhen("typarray", { times: 2 });
-        const script = new URL(
-          "./_postgres_cuts_then_dispose.ts",
-          import.meta.url,
-        );
-        const child = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "--allow-net",
-            "--allow-env",
-            "--allow-read",
-            "--allow-sys",
-            script.pathname,
-          ],
-          cwd: new URL("..", import.meta.url).pathname,
-          env: {
-            DBPOOL_CUTS_URL: cluster.url,
-            DBPOOL_CUTS_POOL_URL: viaProxy(proxy),
-            DBPOOL_CUTS_APP: application,
-          },
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
+        const child = spawnTestScript("./_postgres_cuts_then_dispose.ts", {
+          DBPOOL_CUTS_URL: cluster.url,
+          DBPOOL_CUTS_POOL_URL: viaProxy(proxy),
+          DBPOOL_CUTS_APP: application,
+        });
         const output = child.output();
         let exited = false;
         try {
