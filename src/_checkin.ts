@@ -39,6 +39,7 @@ const NONE: unique symbol = Symbol("none");
 /** The return path of one pool. */
 export class Checkin<C> implements ProxyOwner<C> {
   readonly log: PoolLog;
+  readonly #context: PoolContext<C>;
   readonly #policy: Policy<C, ProxiedConnection<C>>;
   readonly #reset: ResetOnReturn<C>;
   readonly #events: InstanceListeners;
@@ -59,6 +60,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     leakDetectionMs: number | null = null,
   ) {
     this.log = context.log;
+    this.#context = context;
     this.leakDetector = leakDetectionMs === null
       ? null
       : new LeakDetector(context.log, context.clock, leakDetectionMs);
@@ -77,10 +79,21 @@ export class Checkin<C> implements ProxyOwner<C> {
     }
   }
 
-  /** Stops watching a proxy that is no longer out. */
-  #untrack(proxy: ProxiedConnection<C>): void {
+  /**
+   * Stops watching a proxy that is no longer out; an instrumented pool
+   * times its use, unless it was detached (it never comes back).
+   */
+  #untrack(proxy: ProxiedConnection<C>, detached = false): void {
     this.#leaks.untrack(proxy);
     if (this.leakDetector !== null) this.leakDetector.stop(proxy);
+    const timings = this.#context.timings;
+    if (timings !== null) {
+      const since = proxyInternals.usedSince(proxy);
+      proxyInternals.setUsedSince(proxy, NaN);
+      if (!detached && !Number.isNaN(since)) {
+        timings.use(this.#context.clock() - since);
+      }
+    }
   }
 
   /** Calls `fn` for each proxy still checked out (`pool.close()` past its timeout). */
@@ -337,7 +350,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     entry: PoolEntry<C>,
     connection: C,
   ): Promise<void> {
-    this.#untrack(proxy);
+    this.#untrack(proxy, true);
     entry.detachConnection(connection);
     let first: unknown = NONE;
     if (this.#endUse(entry)) {

@@ -44,6 +44,7 @@ import { PoolEntry } from "./_pool_entry.ts";
 import { isPromise, raceAbort } from "./_promises.ts";
 import { ProxiedConnection, proxyInternals } from "./_proxied_connection.ts";
 import { Shutdown } from "./_shutdown.ts";
+import type { PoolTimings } from "./_timings.ts";
 
 /** The policy of one pool, as its engine sees it. */
 export type EnginePolicy<C> = Policy<C, ProxiedConnection<C>>;
@@ -226,6 +227,13 @@ export class Engine<C> implements EngineHost<C> {
 
   /** `pool.connect()`: an entry from the policy, checked out. */
   connect(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
+    const timings = this.context.timings;
+    return timings === null
+      ? this.#connect(signal)
+      : this.#connectTimed(signal, timings);
+  }
+
+  #connect(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
     const counts = this.context.counts;
     if (signal !== undefined && signal.aborted) {
       counts.aborts++;
@@ -245,6 +253,28 @@ export class Engine<C> implements EngineHost<C> {
     if (!(got instanceof PoolEntry)) return got;
     const checkedOut = this.checkout(got, signal);
     return isPromise(checkedOut) ? checkedOut : Promise.resolve(checkedOut);
+  }
+
+  /**
+   * `connect()` while the pool is instrumented: the wait is timed from the
+   * call to the resolution, which also starts the connection's use.
+   */
+  #connectTimed(
+    signal: AbortSignal | undefined,
+    timings: PoolTimings,
+  ): Promise<ProxiedConnection<C>> {
+    const clock = this.clock;
+    const start = clock();
+    return this.#connect(signal).then((proxy) => {
+      const now = clock();
+      timings.wait(now - start);
+      // A nested checkout of the same proxy (SingletonContextPool) keeps
+      // the first one's start.
+      if (Number.isNaN(proxyInternals.usedSince(proxy))) {
+        proxyInternals.setUsedSince(proxy, now);
+      }
+      return proxy;
+    });
   }
 
   /** `pool.stats()`: the class's gauges and the pool's counts. */

@@ -11,6 +11,8 @@ export class PoolLog {
   readonly name: string;
   /** The pool's class name, for error messages. */
   readonly className: string;
+  /** The pool's `loggingName` option, if given. */
+  readonly loggingName: string | undefined;
   readonly #logger: PoolLogger;
   /** `true` when debug lines reach the logger (`echo: "debug"`). */
   readonly debugOn: boolean;
@@ -27,6 +29,7 @@ export class PoolLog {
       ? `dbpool.pool.${className}`
       : `dbpool.pool.${className}.${loggingName}`;
     this.className = className;
+    this.loggingName = loggingName;
     this.#logger = logger;
     this.debugOn = echo === "debug";
     this.infoOn = echo !== false;

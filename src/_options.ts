@@ -77,7 +77,9 @@ function isObjectConstructor(ctor: Function): boolean {
  * `Object.create(null)` object, or an object whose prototypes are plain
  * objects. Arrays, functions, `Map`s and class instances are not.
  */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(
+  value: unknown,
+): value is Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return false;
   }

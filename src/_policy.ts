@@ -93,6 +93,10 @@ export interface PolicyGauges {
   readonly pending: number;
   /** Most connections open at a time, or `null` when unbounded. */
   readonly max: number | null;
+  /** Most connections kept idle, or `null` when unbounded. */
+  readonly idleMax: number | null;
+  /** Fewest connections kept idle (the queue pool's `minIdle`). */
+  readonly idleMin: number;
 }
 
 /**

@@ -28,6 +28,7 @@
 import type { ConnectionPoolEntry, Creator } from "./connection.ts";
 import type { Dialect } from "./dialect.ts";
 import type { InstanceListeners } from "./_listeners.ts";
+import type { PoolTimings } from "./_timings.ts";
 import type { PoolLog } from "./_log.ts";
 import { ConnectTimeoutError, CreateBackoffError } from "./errors.ts";
 import { PoolCounts } from "./_counts.ts";
@@ -103,6 +104,11 @@ export class PoolContext<C> {
    * inside the package only.
    */
   random: () => number = Math.random;
+  /**
+   * Where durations go while the pool is instrumented (see
+   * `_instrumentation.ts`); `null` otherwise.
+   */
+  timings: PoolTimings | null = null;
   /** Nominal length of the last backoff (before jitter); `0` after a success. */
   #backoffNominal = 0;
   /** Length of the backoff in progress, jitter included. */

@@ -425,6 +425,7 @@ export class PoolEntry<C> implements ConnectionPoolEntry<C> {
     }
     context.counts.creates++;
     context.counts.open++;
+    context.timings?.create(context.now() - this.#openedAt);
     this.#connection = connection;
     this.#label = connectionLabel(connection, context.nextConnectionId());
     this.#skipNextPing = true;

@@ -56,6 +56,9 @@ export interface ProxyInternals {
   nest<C>(proxy: ProxiedConnection<C>): void;
   /** `true` once `close()` ran to the end (or the proxy was finished). */
   isFinished<C>(proxy: ProxiedConnection<C>): boolean;
+  /** When `connect()` handed the proxy out (instrumented pools), or `NaN`. */
+  usedSince<C>(proxy: ProxiedConnection<C>): number;
+  setUsedSince<C>(proxy: ProxiedConnection<C>, time: number): void;
 }
 
 /** Filled in by the class's static block. */
@@ -71,6 +74,7 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
   #finished = false;
   #nesting = 1;
   #detachedInfo: Map<unknown, unknown> | null = null;
+  #usedSince = NaN;
 
   static {
     proxyInternals.entry = (proxy) => proxy.#entry;
@@ -85,6 +89,10 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
       proxy.#nesting++;
     };
     proxyInternals.isFinished = (proxy) => proxy.#finished;
+    proxyInternals.usedSince = (proxy) => proxy.#usedSince;
+    proxyInternals.setUsedSince = (proxy, time) => {
+      proxy.#usedSince = time;
+    };
   }
 
   constructor(owner: ProxyOwner<C>, entry: PoolEntry<C>, connection: C) {

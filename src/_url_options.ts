@@ -22,6 +22,7 @@ import type { SqliteConnectOptions } from "./sqlite.ts";
 import type { PgClientConfig } from "./pg.ts";
 import type { PostgresOptions } from "./postgres.ts";
 import { ACTION, DRIVER_NAMES, type DriverName } from "./_url_parse.ts";
+import { redact, scrub } from "./_url_secrets.ts";
 
 /** The driver settings of the options (their public documentation is on `CreatePoolFromUrlOptions`). */
 export interface DriverOptions {
@@ -154,4 +155,28 @@ export function postgresSettings(
     ...settings,
     "connect_timeout": ms === null ? 0 : Math.max(ms, 1) / 1_000,
   };
+}
+
+/**
+ * What `createPoolFromUrl()` throws when a driver's creator helper rejects
+ * the URL at once: its own `TypeError` for a URL the driver cannot parse
+ * or whose percent-encoding is malformed (the URL redacted), else the
+ * driver's error with the secrets scrubbed.
+ */
+export function creatorError(
+  error: unknown,
+  href: string,
+  secrets: readonly string[],
+): unknown {
+  if (error instanceof TypeError && /invalid url/i.test(error.message)) {
+    return new TypeError(`${ACTION}: invalid URL "${redact(href)}"`);
+  }
+  if (error instanceof TypeError && /percent-encoding/.test(error.message)) {
+    return new TypeError(
+      `${ACTION}: invalid percent-encoding in the user, password or host of "${
+        redact(href)
+      }"`,
+    );
+  }
+  return scrub(error, secrets);
 }

@@ -252,3 +252,44 @@ export function parseTarget(
       );
   }
 }
+
+/**
+ * The name a URL's pool gives its metrics: `host:port/database` for
+ * PostgreSQL (port 5432 and the user's name as the database when the URL
+ * leaves them out, as libpq does), the file path for SQLite; never a
+ * credential.
+ */
+export function metricsNameOf(target: UrlTarget): string {
+  if (target.driver === "sqlite") {
+    return target.path instanceof URL ? target.path.pathname : target.path;
+  }
+  const href = target.href;
+  const queryAt = href.indexOf("?");
+  const params = new URLSearchParams(queryAt === -1 ? "" : href.slice(queryAt));
+  const rest = href.slice(
+    href.indexOf("//") + 2,
+    queryAt === -1 ? undefined : queryAt,
+  );
+  const slash = rest.indexOf("/");
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  const at = authority.lastIndexOf("@");
+  const user = at === -1
+    ? params.get("user") ?? ""
+    : authority.slice(0, at).split(":")[0]!;
+  let host = authority.slice(at + 1) || params.get("host") || "localhost";
+  if (!/:\d+$/.test(host) && !host.includes(",")) {
+    host = `${host}:${params.get("port") ?? 5432}`;
+  }
+  const path = slash === -1 ? "" : rest.slice(slash + 1);
+  const database = path || params.get("dbname") || user;
+  return `${decodeOrKeep(host)}/${decodeOrKeep(database)}`;
+}
+
+/** `text` percent-decoded, or as is when its encoding is malformed. */
+function decodeOrKeep(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

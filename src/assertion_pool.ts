@@ -98,7 +98,7 @@ class AssertionPolicy<C, P> implements Policy<C, P> {
         entry.dbapiConnection !== null
       ? 1
       : 0;
-    return { idle, pending: 0, max: 1 };
+    return { idle, pending: 0, max: 1, idleMax: 1, idleMin: 0 };
   }
 }
 

@@ -38,7 +38,7 @@ class NullPolicy<C, P> implements Policy<C, P> {
   }
 
   gauges(): PolicyGauges {
-    return { idle: 0, pending: 0, max: null };
+    return { idle: 0, pending: 0, max: null, idleMax: 0, idleMin: 0 };
   }
 }
 

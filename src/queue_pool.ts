@@ -134,6 +134,7 @@ class QueuePolicy<C, P> implements Policy<C, P> {
   readonly maxOverflow: number;
   readonly timeoutMs: number | null;
   readonly #useLifo: boolean;
+  readonly #minIdle: number;
   readonly #unbounded: boolean;
   readonly #idle = new Deque<PoolEntry<C>>();
   /** Waiting callers; each is handed its finished checkout. */
@@ -154,6 +155,7 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     this.maxOverflow = maxOverflow;
     this.timeoutMs = options.timeoutMs;
     this.#useLifo = options.useLifo;
+    this.#minIdle = options.minIdle;
     this.#unbounded = poolSize === 0 || maxOverflow === -1;
     this.overflowCount = -poolSize;
     this.#waiters = new WaiterQueue(
@@ -307,6 +309,9 @@ class QueuePolicy<C, P> implements Policy<C, P> {
       idle,
       pending: this.#waiters.length,
       max: this.#unbounded ? null : this.poolSize + this.maxOverflow,
+      // Returned connections past `poolSize` are closed (`0`: no limit).
+      idleMax: this.poolSize === 0 ? null : this.poolSize,
+      idleMin: this.#minIdle,
     };
   }
 

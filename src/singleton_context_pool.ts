@@ -155,7 +155,13 @@ class SingletonPolicy<C, P> implements Policy<C, P> {
     for (const entry of this.#all) {
       if (!entry.inUse && entry.dbapiConnection !== null) idle++;
     }
-    return { idle, pending: 0, max: this.poolSize };
+    return {
+      idle,
+      pending: 0,
+      max: this.poolSize,
+      idleMax: this.poolSize,
+      idleMin: 0,
+    };
   }
 }
 

@@ -47,14 +47,22 @@ import { StaticPool } from "./static_pool.ts";
 import type { SqliteConnectOptions } from "./sqlite.ts";
 import type { PgClient, PgClientConfig } from "./pg.ts";
 import type { PostgresOptions, PostgresReservedSql } from "./postgres.ts";
-import { ACTION, MEMORY, parseTarget } from "./_url_parse.ts";
 import {
+  ACTION,
+  MEMORY,
+  metricsNameOf,
+  parseTarget,
+  type UrlTarget,
+} from "./_url_parse.ts";
+import { nameForMetrics } from "./_instrumentation.ts";
+import {
+  creatorError,
   driverConnectTimeout,
   driverOption,
   postgresSettings,
   splitOptions,
 } from "./_url_options.ts";
-import { redact, scrub, scrubbing, secretsOf } from "./_url_secrets.ts";
+import { redact, scrubbing, secretsOf } from "./_url_secrets.ts";
 
 // The types of the public signatures, re-exported for the docs (type-only:
 // importing this module still loads no driver).
@@ -410,6 +418,16 @@ export async function createPoolFromUrl(
   options?: CreatePoolFromUrlOptions<never>,
 ): Promise<PoolFromUrl> {
   const target = parseTarget(url, driverOption(options));
+  const pool = await poolFor(target, options);
+  nameForMetrics(pool, metricsNameOf(target));
+  return pool;
+}
+
+/** The pool `target` selects, with the options split between pool and driver. */
+async function poolFor(
+  target: UrlTarget,
+  options: CreatePoolFromUrlOptions<never> | undefined,
+): Promise<PoolFromUrl> {
   const { driverOptions, poolOptions } = splitOptions(options);
   switch (target.driver) {
     case "sqlite": {
@@ -462,21 +480,7 @@ export async function createPoolFromUrl(
           ),
         );
       } catch (error) {
-        if (error instanceof TypeError && /invalid url/i.test(error.message)) {
-          throw new TypeError(
-            `${ACTION}: invalid URL "${redact(target.href)}"`,
-          );
-        }
-        if (
-          error instanceof TypeError && /percent-encoding/.test(error.message)
-        ) {
-          throw new TypeError(
-            `${ACTION}: invalid percent-encoding in the user, password or host of "${
-              redact(target.href)
-            }"`,
-          );
-        }
-        throw scrub(error, secrets);
+        throw creatorError(error, target.href, secrets);
       }
       return new QueuePool(scrubbing(create, secrets), {
         ...poolOptions,

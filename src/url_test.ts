@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { QueuePool } from "./queue_pool.ts";
 import { StaticPool } from "./static_pool.ts";
 import { createPoolFromUrl, redactUrl } from "./url.ts";
+import { metricsNameOf, parseTarget } from "./_url_parse.ts";
 import { recordingLogger } from "./_test_fake_driver.ts";
 import { inspectError, rejection, tempDir } from "./_test_helpers.ts";
 import { needs } from "./_test_permissions.ts";
@@ -287,4 +288,25 @@ Deno.test("redactUrl() hides the password and keeps the rest", () => {
     redactUrl(new URL("postgres://app:s3cret@db/app")),
     "postgres://app:***@db/app",
   );
+});
+
+Deno.test("a pool from a PostgreSQL URL is named host:port/database for its metrics, never with credentials", () => {
+  const cases: [string, string][] = [
+    [
+      "postgres://app:s3cret@db.internal:6432/orders",
+      "db.internal:6432/orders",
+    ],
+    ["postgresql://app:s3cret@db/orders?sslmode=require", "db:5432/orders"],
+    ["postgres://app@db", "db:5432/app"],
+    [
+      "postgres:///orders?host=/var/run/postgresql",
+      "/var/run/postgresql:5432/orders",
+    ],
+    ["postgres://h1:5432,h2:5433/orders", "h1:5432,h2:5433/orders"],
+    ["postgres://app:p%40ss@db/my%20db?driver=postgres", "db:5432/my db"],
+    ["postgres://?dbname=orders&port=5433&password=x", "localhost:5433/orders"],
+  ];
+  for (const [url, name] of cases) {
+    assert.equal(metricsNameOf(parseTarget(url)), name, url);
+  }
 });

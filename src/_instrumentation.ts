@@ -1,0 +1,94 @@
+/**
+ * Instrumentation hooks (`@dbpool/pool/otel` uses them): attaching
+ * {@linkcode PoolTimings} to a pool, and the name its metrics carry by
+ * default.
+ *
+ * - A pool reports timings only while something is attached: its context
+ *   holds `null` otherwise, and the checkout path pays one `null` check.
+ * - Several observers may watch one pool; the context then holds one that
+ *   calls each in turn.
+ *
+ * @module
+ */
+
+import { poolInternals } from "./_pool_classes.ts";
+import type { PoolStats } from "./pool_stats.ts";
+import type { PoolTimings } from "./_timings.ts";
+
+/** Each context's observers, in the order they were attached. */
+const observers = new WeakMap<object, PoolTimings[]>();
+
+/** What `context.timings` must be for `list`. */
+function combined(list: readonly PoolTimings[]): PoolTimings | null {
+  if (list.length === 0) return null;
+  if (list.length === 1) return list[0]!;
+  return {
+    wait(ms: number): void {
+      for (const timings of list) timings.wait(ms);
+    },
+    use(ms: number): void {
+      for (const timings of list) timings.use(ms);
+    },
+    create(ms: number): void {
+      for (const timings of list) timings.create(ms);
+    },
+  };
+}
+
+/**
+ * Has `pool` report its timings to `timings` until the returned function
+ * is called (once; later calls do nothing).
+ */
+export function attachTimings(pool: object, timings: PoolTimings): () => void {
+  const context = poolInternals.engine<unknown>(pool).context;
+  let list = observers.get(context);
+  if (list === undefined) observers.set(context, list = []);
+  list.push(timings);
+  context.timings = combined(list);
+  let attached = true;
+  return (): void => {
+    if (!attached) return;
+    attached = false;
+    const current = observers.get(context)!;
+    const next = current.filter((item) => item !== timings);
+    observers.set(context, next);
+    context.timings = combined(next);
+  };
+}
+
+/** Names given to pools by what made them (`createPoolFromUrl`). */
+const givenNames = new WeakMap<object, string>();
+
+/**
+ * Names `pool` for its metrics when no `loggingName` does:
+ * `createPoolFromUrl` passes `host:port/database`.
+ */
+export function nameForMetrics(pool: object, name: string): void {
+  givenNames.set(pool, name);
+}
+
+/**
+ * The name `pool`'s metrics carry by default: its `loggingName`, else the
+ * name it was given where it was made, else its class name.
+ */
+export function defaultPoolName(pool: object): string {
+  const log = poolInternals.engine<unknown>(pool).log;
+  return log.loggingName ?? givenNames.get(pool) ?? log.className;
+}
+
+/** What a pool's observable metrics read, at each collection. */
+export interface PoolSnapshot {
+  /** `pool.stats()`. */
+  readonly stats: PoolStats;
+  /** Most connections kept idle, or `null` when unbounded. */
+  readonly idleMax: number | null;
+  /** Fewest connections kept idle. */
+  readonly idleMin: number;
+}
+
+/** Reads `pool`'s numbers now. */
+export function poolSnapshot(pool: object): PoolSnapshot {
+  const engine = poolInternals.engine<unknown>(pool);
+  const { idleMax, idleMin } = engine.policy.gauges();
+  return { stats: engine.stats(), idleMax, idleMin };
+}
