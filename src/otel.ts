@@ -44,7 +44,7 @@
  * @module
  */
 
-import { metrics, ValueType } from "npm:@opentelemetry/api@^1.9";
+import { metrics } from "npm:@opentelemetry/api@^1.9";
 import { Pool } from "./pool.ts";
 import {
   attachTimings,
@@ -107,8 +107,6 @@ export interface PoolInstrumentOptions {
   unit?: string;
   /** What the instrument measures. */
   description?: string;
-  /** OpenTelemetry's `ValueType`: `0` for integers, `1` for doubles. */
-  valueType?: number;
   /** Hints to the SDK, such as histogram bucket boundaries in seconds. */
   advice?: { explicitBucketBoundaries?: number[] };
 }
@@ -305,7 +303,8 @@ export function instrumentPool<C>(
   const idle: MeasurementAttributes = { ...attributes, [STATE]: "idle" };
   const used: MeasurementAttributes = { ...attributes, [STATE]: "used" };
 
-  const connections = { unit: "{connection}", valueType: ValueType.INT };
+  // No integer valueType: Deno's built-in meter takes doubles only.
+  const connections = { unit: "{connection}" };
   const count = meter.createObservableUpDownCounter(
     "db.client.connection.count",
     {
@@ -339,7 +338,6 @@ export function instrumentPool<C>(
     "db.client.connection.pending_requests",
     {
       unit: "{request}",
-      valueType: ValueType.INT,
       description:
         "The number of current pending requests for an open connection",
     },
@@ -348,7 +346,6 @@ export function instrumentPool<C>(
     "db.client.connection.timeouts",
     {
       unit: "{timeout}",
-      valueType: ValueType.INT,
       description:
         "The number of connection timeouts that have occurred trying to obtain a connection from the pool",
     },
