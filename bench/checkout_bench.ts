@@ -10,6 +10,9 @@
  * workers, so cycles/s = CYCLES / (time per iteration). Groups: W = 16
  * (uncontended, 1:1), 64 (4:1) and 1024 (64:1). Pools are built and warmed
  * (all 16 resources created) at the top level, outside the measured region.
+ * Two more rows run the same pool with the operations features on
+ * (`idleTimeoutMs`, `leakDetectionMs`; `stats()` counts in every pool), then
+ * also instrumented through an OpenTelemetry SDK meter.
  *
  * The "timeout storm" group queues N waiters on an exhausted queue pool
  * (`poolSize: 1`, `maxOverflow: 0`, `timeoutMs: 1`) and times how long it
@@ -31,7 +34,14 @@
 
 import { createPool as createGenericPool } from "npm:generic-pool@^3.9.0";
 import { Pool as TarnPool } from "npm:tarn@^3.0.2";
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "npm:@opentelemetry/sdk-metrics@^2";
 import { QueuePool } from "../mod.ts";
+import { instrumentPool } from "../src/otel.ts";
 import { BarePool } from "./_bare_pool.ts";
 import { stubPgPool } from "./_stub_pg_pool.ts";
 
@@ -104,6 +114,51 @@ async function queuePoolNoAwaitWorker(cycles: number): Promise<void> {
     void conn.close();
   }
 }
+
+// --- the same pool with the operations features on -------------------------
+
+/** `idleTimeoutMs` and `leakDetectionMs` set (`stats()` always counts). */
+const OPERATIONS = { idleTimeoutMs: 600_000, leakDetectionMs: 600_000 };
+
+const opsPool = new QueuePool(stub, {
+  poolSize: POOL_SIZE,
+  maxOverflow: 0,
+  ...OPERATIONS,
+});
+await warm(() => opsPool.connect(), (conn) => conn.close());
+expectWarm("QueuePool (operations)", opsPool.checkedIn());
+
+/** An OpenTelemetry SDK meter provider that aggregates and never exports. */
+const meterProvider = new MeterProvider({
+  readers: [
+    new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 3_600_000,
+    }),
+  ],
+});
+const otelPool = new QueuePool(stub, {
+  poolSize: POOL_SIZE,
+  maxOverflow: 0,
+  ...OPERATIONS,
+});
+instrumentPool(otelPool, { meter: meterProvider.getMeter("bench") });
+await warm(() => otelPool.connect(), (conn) => conn.close());
+expectWarm("QueuePool (operations, OpenTelemetry)", otelPool.checkedIn());
+
+function poolWorker(
+  pool: QueuePool<Stub>,
+): (cycles: number) => Promise<void> {
+  return async (cycles) => {
+    for (let i = 0; i < cycles; i++) {
+      const conn = await pool.connect();
+      await null;
+      await conn.close();
+    }
+  };
+}
+const opsPoolWorker = poolWorker(opsPool);
+const otelPoolWorker = poolWorker(otelPool);
 
 // --- tarn --------------------------------------------------------------------
 
@@ -211,6 +266,16 @@ for (const workers of WORKER_COUNTS) {
     group,
     name: "AsyncAdaptedQueuePool (close not awaited)",
     fn: async () => await drive(workers, queuePoolNoAwaitWorker),
+  });
+  Deno.bench({
+    group,
+    name: "AsyncAdaptedQueuePool, idleTimeoutMs + leakDetectionMs",
+    fn: async () => await drive(workers, opsPoolWorker),
+  });
+  Deno.bench({
+    group,
+    name: "AsyncAdaptedQueuePool, the same + OpenTelemetry (SDK meter)",
+    fn: async () => await drive(workers, otelPoolWorker),
   });
   Deno.bench({
     group,

@@ -228,12 +228,8 @@ export class Engine<C> implements EngineHost<C> {
   /** `pool.connect()`: an entry from the policy, checked out. */
   connect(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
     const timings = this.context.timings;
-    return timings === null
-      ? this.#connect(signal)
-      : this.#connectTimed(signal, timings);
-  }
-
-  #connect(signal: AbortSignal | undefined): Promise<ProxiedConnection<C>> {
+    // Read before the checkout, which may make a connection synchronously.
+    const start = timings === null ? 0 : this.clock();
     const counts = this.context.counts;
     if (signal !== undefined && signal.aborted) {
       counts.aborts++;
@@ -250,31 +246,47 @@ export class Engine<C> implements EngineHost<C> {
     }
     // A waiter's checkout is counted where it is made (below), its timeout
     // or abort by the wait queue: no promise is added to count them.
-    if (!(got instanceof PoolEntry)) return got;
+    if (!(got instanceof PoolEntry)) {
+      return timings === null ? got : this.#timed(got, timings, start);
+    }
     const checkedOut = this.checkout(got, signal);
-    return isPromise(checkedOut) ? checkedOut : Promise.resolve(checkedOut);
+    if (isPromise(checkedOut)) {
+      return timings === null
+        ? checkedOut
+        : this.#timed(checkedOut, timings, start);
+    }
+    if (timings !== null) this.#served(checkedOut, timings, start);
+    return Promise.resolve(checkedOut);
+  }
+
+  /** An instrumented checkout that resolves later. */
+  #timed(
+    checkout: Promise<ProxiedConnection<C>>,
+    timings: PoolTimings,
+    start: number,
+  ): Promise<ProxiedConnection<C>> {
+    return checkout.then((proxy) => {
+      this.#served(proxy, timings, start);
+      return proxy;
+    });
   }
 
   /**
-   * `connect()` while the pool is instrumented: the wait is timed from the
-   * call to the resolution, which also starts the connection's use.
+   * An instrumented checkout resolved: its wait since `start` (the
+   * `connect()` call), and the start of its use.
    */
-  #connectTimed(
-    signal: AbortSignal | undefined,
+  #served(
+    proxy: ProxiedConnection<C>,
     timings: PoolTimings,
-  ): Promise<ProxiedConnection<C>> {
-    const clock = this.clock;
-    const start = clock();
-    return this.#connect(signal).then((proxy) => {
-      const now = clock();
-      timings.wait(now - start);
-      // A nested checkout of the same proxy (SingletonContextPool) keeps
-      // the first one's start.
-      if (Number.isNaN(proxyInternals.usedSince(proxy))) {
-        proxyInternals.setUsedSince(proxy, now);
-      }
-      return proxy;
-    });
+    start: number,
+  ): void {
+    const now = this.clock();
+    timings.wait(now - start);
+    // A nested checkout of the same proxy (SingletonContextPool) keeps the
+    // first one's start.
+    if (Number.isNaN(proxyInternals.usedSince(proxy))) {
+      proxyInternals.setUsedSince(proxy, now);
+    }
   }
 
   /** `pool.stats()`: the class's gauges and the pool's counts. */

@@ -14,6 +14,7 @@ const pool = new QueuePool(() => ({}), { loggingName: "primary" });
 instrumentPool(pool);
 for (let i = 0; i < 10; i++) await (await pool.connect()).close();
 const held = await pool.connect();
+// deno-lint-ignore no-console -- read by the test
 console.log("ready");
 // Kept alive (and `held` out) until the test has seen an export.
 setInterval(() => void held, 60_000);
