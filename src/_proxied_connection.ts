@@ -10,6 +10,7 @@
  */
 
 import type { InvalidateOptions, PoolProxiedConnection } from "./connection.ts";
+import type { LeakWatch } from "./_leak_detector.ts";
 import type { PoolLog } from "./_log.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 import { RESOLVED } from "./_promises.ts";
@@ -56,6 +57,10 @@ export interface ProxyInternals {
   nest<C>(proxy: ProxiedConnection<C>): void;
   /** `true` once `close()` ran to the end (or the proxy was finished). */
   isFinished<C>(proxy: ProxiedConnection<C>): boolean;
+  /** Keeps the proxy's `leakDetectionMs` watch. */
+  setWatch<C>(proxy: ProxiedConnection<C>, watch: LeakWatch): void;
+  /** The proxy's `leakDetectionMs` watch, once: `null` after, or if none. */
+  takeWatch<C>(proxy: ProxiedConnection<C>): LeakWatch | null;
 }
 
 /** Filled in by the class's static block. */
@@ -71,6 +76,7 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
   #finished = false;
   #nesting = 1;
   #detachedInfo: Map<unknown, unknown> | null = null;
+  #watch: LeakWatch | null = null;
 
   static {
     proxyInternals.entry = (proxy) => proxy.#entry;
@@ -85,6 +91,14 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
       proxy.#nesting++;
     };
     proxyInternals.isFinished = (proxy) => proxy.#finished;
+    proxyInternals.setWatch = (proxy, watch) => {
+      proxy.#watch = watch;
+    };
+    proxyInternals.takeWatch = (proxy) => {
+      const watch = proxy.#watch;
+      proxy.#watch = null;
+      return watch;
+    };
   }
 
   constructor(owner: ProxyOwner<C>, entry: PoolEntry<C>, connection: C) {
