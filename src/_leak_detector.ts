@@ -78,12 +78,12 @@ export class LeakWatch {
    */
   state: "pending" | "reported" | "over" = "pending";
   readonly entry: Labelled;
-  readonly start: number;
+  /** Clock reading when it started; `NaN` until stamped. */
+  start = NaN;
   readonly site: CheckoutSite;
 
-  constructor(entry: Labelled, start: number, site: CheckoutSite) {
+  constructor(entry: Labelled, site: CheckoutSite) {
     this.entry = entry;
-    this.start = start;
     this.site = site;
   }
 }
@@ -97,6 +97,13 @@ export class LeakDetector {
   #head: LeakWatch | null = null;
   #tail: LeakWatch | null = null;
   #pending = 0;
+  /** The first pending watch not stamped yet; every one after it is unstamped too. */
+  #unstamped: LeakWatch | null = null;
+  #stampQueued = false;
+  readonly #onStamp = (): void => {
+    this.#stampQueued = false;
+    this.#stamp();
+  };
   /** Checkouts reported and not yet back. */
   readonly #reported: Set<LeakWatch> = new Set();
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -133,16 +140,27 @@ export class LeakDetector {
     return site;
   }
 
-  /** A connection was just handed out, for the `connect()` at `site`. */
+  /**
+   * A connection was just handed out, for the `connect()` at `site`. Its
+   * start time is stamped on the next microtask turn, with one clock
+   * reading for every checkout started meanwhile (see
+   * {@linkcode LeakDetector.#stamp}).
+   */
   start(entry: Labelled, site: CheckoutSite): LeakWatch {
-    const watch = new LeakWatch(entry, this.#clock(), site);
+    const watch = new LeakWatch(entry, site);
     const tail = this.#tail;
     watch.prev = tail;
     if (tail === null) this.#head = watch;
     else tail.next = watch;
     this.#tail = watch;
     this.#pending++;
-    if (this.#timer === undefined) this.#arm(watch.start);
+    if (this.#unstamped === null) {
+      this.#unstamped = watch;
+      if (!this.#stampQueued) {
+        this.#stampQueued = true;
+        queueMicrotask(this.#onStamp);
+      }
+    }
     return watch;
   }
 
@@ -170,6 +188,7 @@ export class LeakDetector {
    * may call it after moving a fake clock.
    */
   check(): void {
+    this.#stamp();
     const now = this.#clock();
     for (let watch = this.#head; watch !== null; watch = this.#head) {
       if (now - watch.start <= this.#thresholdMs) {
@@ -205,9 +224,32 @@ export class LeakDetector {
     if (this.#pending === 0) this.#disarm();
   }
 
+  /**
+   * Stamps the watches started since the last stamp with one clock
+   * reading, taken after all of them started: a start time is never
+   * earlier than the checkout's, so a checkout is never reported before
+   * the threshold; it may be reported later by the synchronous work done
+   * between its hand-out and the next microtask turn. Then the timer is
+   * armed if it is not.
+   */
+  #stamp(): void {
+    if (this.#unstamped === null) return;
+    const now = this.#clock();
+    for (
+      let watch: LeakWatch | null = this.#unstamped;
+      watch !== null;
+      watch = watch.next
+    ) {
+      watch.start = now;
+    }
+    this.#unstamped = null;
+    if (this.#timer === undefined) this.#arm(now);
+  }
+
   /** Takes a pending watch off the list; it is `over` until marked otherwise. */
   #unlink(watch: LeakWatch): void {
     watch.state = "over";
+    if (watch === this.#unstamped) this.#unstamped = watch.next;
     const { prev, next } = watch;
     if (prev === null) this.#head = next;
     else prev.next = next;
