@@ -7,10 +7,12 @@
  * processes and drift over time hit all of them alike; medians are
  * compared, never fixed times.
  *
- * Workload: that of `checkout_bench.ts` at 4:1, on stub connections: 16
- * connections (`maxOverflow: 0`), 64 workers looping
+ * Workload: that of `checkout_bench.ts`, on stub connections: 16
+ * connections (`maxOverflow: 0`), W workers looping
  * `connect()` → one microtask (`await null`) → `await close()`, sharing
- * {@linkcode CYCLES} cycles per round. Both thresholds are 60 s, so no
+ * {@linkcode CYCLES} cycles per round; W = 64 (4:1, the reference: most
+ * checkouts wait, and most returns go straight to a waiter) and W = 16
+ * (1:1: no checkout waits, every return goes idle). Both thresholds are 60 s, so no
  * timer ever fires during a round: what is measured is the bookkeeping
  * every checkout and return pays.
  *
@@ -29,8 +31,8 @@ import { QueuePool, type QueuePoolOptions } from "../mod.ts";
 
 /** Connections per pool. */
 const POOL_SIZE = 16;
-/** Concurrent workers. */
-const WORKERS = 64;
+/** Concurrent workers, one table each. */
+const WORKER_COUNTS: readonly number[] = [64, 16];
 /** Checkout/return cycles per round, split evenly across the workers. */
 const CYCLES = 16_384;
 /** Rounds measured (after one unmeasured warm-up round). */
@@ -61,9 +63,9 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-/** One batch of `CYCLES` cycles on `pool`, across `WORKERS` workers. */
-async function batch(pool: QueuePool<Stub>): Promise<void> {
-  const cycles = CYCLES / WORKERS;
+/** One batch of `CYCLES` cycles on `pool`, across `workers` workers. */
+async function batch(pool: QueuePool<Stub>, workers: number): Promise<void> {
+  const cycles = CYCLES / workers;
   const worker = async (): Promise<void> => {
     for (let i = 0; i < cycles; i++) {
       const conn = await pool.connect();
@@ -71,8 +73,8 @@ async function batch(pool: QueuePool<Stub>): Promise<void> {
       await conn.close();
     }
   };
-  const running: Promise<void>[] = new Array(WORKERS);
-  for (let i = 0; i < WORKERS; i++) running[i] = worker();
+  const running: Promise<void>[] = new Array(workers);
+  for (let i = 0; i < workers; i++) running[i] = worker();
   await Promise.all(running);
 }
 
@@ -80,37 +82,39 @@ const pools = CONTENDERS.map(({ options }) =>
   new QueuePool(stub, { ...options, poolSize: POOL_SIZE, maxOverflow: 0 })
 );
 try {
-  for (const pool of pools) await batch(pool);
-  for (const pool of pools) {
-    if (pool.checkedIn() !== POOL_SIZE) {
-      throw new Error(`Warm-up left ${pool.checkedIn()} idle connections`);
+  for (const workers of WORKER_COUNTS) {
+    for (const pool of pools) await batch(pool, workers);
+    for (const pool of pools) {
+      if (pool.checkedIn() !== POOL_SIZE) {
+        throw new Error(`Warm-up left ${pool.checkedIn()} idle connections`);
+      }
     }
-  }
-  const times: number[][] = CONTENDERS.map(() => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let i = 0; i < pools.length; i++) {
-      const which = (round + i) % pools.length;
-      const t0 = performance.now();
-      await batch(pools[which]!);
-      times[which]!.push(performance.now() - t0);
+    const times: number[][] = CONTENDERS.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < pools.length; i++) {
+        const which = (round + i) % pools.length;
+        const t0 = performance.now();
+        await batch(pools[which]!, workers);
+        times[which]!.push(performance.now() - t0);
+      }
     }
+    const base = times[0]!;
+    const baseMedian = median(base);
+    // deno-lint-ignore no-console
+    console.log(
+      `\nQueuePool, ${workers} workers on ${POOL_SIZE} connections, ${CYCLES} cycles per round, ${ROUNDS} rounds interleaved\n` +
+        "| contender | median ms/round | ns/cycle | ÷ default (medians) | ÷ default (median of per-round ratios) |\n" +
+        "| --- | ---: | ---: | ---: | ---: |\n" +
+        CONTENDERS.map(({ name }, i) => {
+          const own = times[i]!;
+          const med = median(own);
+          const perRound = median(own.map((t, round) => t / base[round]!));
+          return `| ${name} | ${med.toFixed(2)} | ${
+            (med / CYCLES * 1e6).toFixed(0)
+          } | ${(med / baseMedian).toFixed(3)} | ${perRound.toFixed(3)} |`;
+        }).join("\n"),
+    );
   }
-  const base = times[0]!;
-  const baseMedian = median(base);
-  // deno-lint-ignore no-console
-  console.log(
-    `QueuePool, ${WORKERS} workers on ${POOL_SIZE} connections, ${CYCLES} cycles per round, ${ROUNDS} rounds interleaved\n` +
-      "| contender | median ms/round | ns/cycle | ÷ default (medians) | ÷ default (median of per-round ratios) |\n" +
-      "| --- | ---: | ---: | ---: | ---: |\n" +
-      CONTENDERS.map(({ name }, i) => {
-        const own = times[i]!;
-        const med = median(own);
-        const perRound = median(own.map((t, round) => t / base[round]!));
-        return `| ${name} | ${med.toFixed(2)} | ${
-          (med / CYCLES * 1e6).toFixed(0)
-        } | ${(med / baseMedian).toFixed(3)} | ${perRound.toFixed(3)} |`;
-      }).join("\n"),
-  );
 } finally {
   for (const pool of pools) await pool.dispose();
 }
