@@ -20,7 +20,7 @@
 import { DisconnectionError } from "./errors.ts";
 import type { Dialect } from "./dialect.ts";
 import type { InstanceListeners } from "./_listeners.ts";
-import { LeakDetector } from "./_leak_detector.ts";
+import { type CheckoutSite, LeakDetector } from "./_leak_detector.ts";
 import { LeakGuard } from "./_leak_guard.ts";
 import type { PoolLog } from "./_log.ts";
 import type { Policy } from "./_policy.ts";
@@ -51,7 +51,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     );
 
   /** Watches checkouts for `leakDetectionMs`; `null` when the option is off. */
-  readonly leakDetector: LeakDetector<ProxiedConnection<C>> | null;
+  readonly leakDetector: LeakDetector | null;
 
   constructor(
     context: PoolContext<C>,
@@ -70,12 +70,26 @@ export class Checkin<C> implements ProxyOwner<C> {
     this.#dialect = context.dialect;
   }
 
-  /** Starts watching a proxy just handed out, until it comes back. */
-  track(proxy: ProxiedConnection<C>): void {
+  /**
+   * Starts watching a proxy just handed out, until it comes back.
+   *
+   * @param site Where its `connect()` was called (`leakDetectionMs`), or
+   *   `null`.
+   */
+  track(
+    proxy: ProxiedConnection<C>,
+    entry: PoolEntry<C>,
+    site: CheckoutSite | null,
+  ): void {
     this.#leaks.track(proxy);
-    if (this.leakDetector !== null) {
-      const entry = proxyInternals.entry(proxy);
-      this.leakDetector.start(proxy, entry, entry.label);
+    const detector = this.leakDetector;
+    if (detector !== null) {
+      proxyInternals.setWatch(
+        proxy,
+        // A checkout with no site of its own (not started by `connect()`)
+        // is reported with the stack of its hand-out.
+        detector.start(entry, site ?? detector.capture(this.track)),
+      );
     }
   }
 
@@ -85,7 +99,10 @@ export class Checkin<C> implements ProxyOwner<C> {
    */
   #untrack(proxy: ProxiedConnection<C>, detached = false): void {
     this.#leaks.untrack(proxy);
-    if (this.leakDetector !== null) this.leakDetector.stop(proxy);
+    if (this.leakDetector !== null) {
+      const watch = proxyInternals.takeWatch(proxy);
+      if (watch !== null) this.leakDetector.stop(watch);
+    }
     const timings = this.#context.timings;
     if (timings !== null) {
       const since = proxyInternals.usedSince(proxy);

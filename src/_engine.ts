@@ -33,6 +33,7 @@ import {
 } from "./errors.ts";
 import type { PoolCounts } from "./_counts.ts";
 import { Checkin } from "./_checkin.ts";
+import type { CheckoutSite } from "./_leak_detector.ts";
 import type { InstanceListeners } from "./_listeners.ts";
 import { errorText, type PoolLog } from "./_log.ts";
 import type { CommonOptions } from "./_options.ts";
@@ -238,9 +239,12 @@ export class Engine<C> implements EngineHost<C> {
     if (this.#shutdown !== null) {
       return Promise.reject(this.#shutdown.refusal());
     }
+    // `leakDetectionMs`: the caller's stack, before any wait.
+    const detector = this.returns.leakDetector;
+    const site = detector === null ? null : detector.capture(this.connect);
     let got: PoolEntry<C> | Promise<ProxiedConnection<C>>;
     try {
-      got = this.policy.acquire(signal);
+      got = this.policy.acquire(signal, site);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -249,7 +253,7 @@ export class Engine<C> implements EngineHost<C> {
     if (!(got instanceof PoolEntry)) {
       return timings === null ? got : this.#timed(got, timings, start);
     }
-    const checkedOut = this.checkout(got, signal);
+    const checkedOut = this.checkout(got, signal, site);
     if (isPromise(checkedOut)) {
       return timings === null
         ? checkedOut
@@ -321,6 +325,7 @@ export class Engine<C> implements EngineHost<C> {
   checkout(
     entry: PoolEntry<C>,
     signal: AbortSignal | undefined,
+    site: CheckoutSite | null,
   ): ProxiedConnection<C> | Promise<ProxiedConnection<C>> {
     if (this.#shutdown !== null) {
       return this.returns.refuseClosed(entry, false, this.#shutdown.refusal());
@@ -330,16 +335,16 @@ export class Engine<C> implements EngineHost<C> {
       const connection = entry.readyConnection();
       if (connection !== null) {
         this.context.counts.checkouts++;
-        return this.#deliver(entry, connection);
+        return this.#deliver(entry, connection, site);
       }
     }
-    if (signal === undefined) return this.#checkoutSlow(entry);
+    if (signal === undefined) return this.#checkoutSlow(entry, site);
     if (signal.aborted) {
       this.context.counts.aborts++;
       return this.returns.releaseUnused(entry, signal.reason);
     }
     return raceAbort(
-      this.#checkoutSlow(entry),
+      this.#checkoutSlow(entry, site),
       signal,
       (proxy) => {
         // Made after its caller gave up: an abort, not a checkout.
@@ -364,10 +369,14 @@ export class Engine<C> implements EngineHost<C> {
     );
   }
 
-  #deliver(entry: PoolEntry<C>, connection: C): ProxiedConnection<C> {
+  #deliver(
+    entry: PoolEntry<C>,
+    connection: C,
+    site: CheckoutSite | null,
+  ): ProxiedConnection<C> {
     entry.markCheckedOut();
     const proxy = new ProxiedConnection(this.returns, entry, connection);
-    this.returns.track(proxy);
+    this.returns.track(proxy, entry, site);
     if (this.log.debugOn) {
       this.log.debug(`Connection ${entry.label} checked out from pool`, {
         connection,
@@ -376,7 +385,10 @@ export class Engine<C> implements EngineHost<C> {
     return proxy;
   }
 
-  async #checkoutSlow(entry: PoolEntry<C>): Promise<ProxiedConnection<C>> {
+  async #checkoutSlow(
+    entry: PoolEntry<C>,
+    site: CheckoutSite | null,
+  ): Promise<ProxiedConnection<C>> {
     let connection: C | null;
     try {
       const ready = entry.prepare();
@@ -394,7 +406,7 @@ export class Engine<C> implements EngineHost<C> {
       // The pool was closed while the connection was being made.
       return this.returns.refuseClosed(entry, true, this.#shutdown.refusal());
     }
-    const proxy = this.#deliver(entry, connection);
+    const proxy = this.#deliver(entry, connection, site);
     if (this.#prePing || this.#events.has("checkout")) {
       try {
         await this.#validate(proxy, entry);

@@ -59,6 +59,9 @@ export class IdleKeeper<C> {
   /** Background opens in flight. */
   #filling = 0;
   #stopped = false;
+  /** Entries gone idle since the last stamp (see {@linkcode IdleKeeper.idled}). */
+  #unstamped: PoolEntry<C>[] = [];
+  readonly #onStamp = (): void => this.#stamp();
 
   constructor(host: IdleKeeperHost<C>, options: IdleKeeperOptions) {
     this.#host = host;
@@ -69,22 +72,36 @@ export class IdleKeeper<C> {
   }
 
   /**
-   * An entry went idle: notes the time and makes sure the timer covers it.
-   * An entry that came back without a connection (invalidated) while the
-   * idle list is at or below `minIdle` is opened again in the background,
-   * in place: a checkout that takes it meanwhile shares that open.
+   * An entry went idle: its time is noted on the next microtask turn, with
+   * one clock reading for every entry gone idle meanwhile, taken after all
+   * of them (an idle time is never overstated, so no connection is closed
+   * early), and the timer is made to cover it. An entry that came back
+   * without a connection (invalidated) while the idle list is at or below
+   * `minIdle` is opened again in the background, in place: a checkout that
+   * takes it meanwhile shares that open.
    */
   idled(entry: PoolEntry<C>): void {
     this.#stopped = false;
-    const now = this.#host.clock();
-    entry.markIdle(now);
+    if (this.#unstamped.push(entry) === 1) queueMicrotask(this.#onStamp);
     if (
       this.#minIdle > 0 && entry.dbapiConnection === null &&
       !entry.isOpening && this.#host.idle.length <= this.#minIdle
     ) {
       entry.open().catch((error: unknown) => this.#logFailure(error));
     }
-    if (this.#idleTimeoutMs !== Infinity && this.#timer === null) {
+  }
+
+  /** Notes the time of the entries gone idle since the last stamp. */
+  #stamp(): void {
+    const entries = this.#unstamped;
+    if (entries.length === 0) return;
+    const now = this.#host.clock();
+    for (const entry of entries) entry.markIdle(now);
+    entries.length = 0;
+    if (
+      this.#idleTimeoutMs !== Infinity && this.#timer === null &&
+      !this.#stopped
+    ) {
       this.#arm(now + this.#idleTimeoutMs);
     }
   }
@@ -123,6 +140,7 @@ export class IdleKeeper<C> {
     this.#timer = null;
     this.#timerAt = Infinity;
     if (this.#stopped) return;
+    this.#stamp();
     const now = this.#host.clock();
     const reaped = this.#reap(now);
     if (reaped > 0 || this.#fillAt <= now) this.#fill();

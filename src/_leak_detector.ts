@@ -1,24 +1,39 @@
 /**
  * {@linkcode LeakDetector}: the `leakDetectionMs` option. A connection
  * checked out for longer than `leakDetectionMs` is reported once, with a
- * warning that shows the stack of the code that checked it out; when it
- * finally comes back, one info line says so and after how long.
+ * warning that shows the stack of the code that called `connect()`; when
+ * it finally comes back, one info line says so and after how long.
  *
  * - Made only when the option is set: a pool without it has no detector,
  *   and its checkouts pay one `null` check.
- * - The stack is captured at checkout (`new Error()`), only here, and
- *   rendered as text only for a warning: reading `.stack` at every
- *   checkout cost two orders of magnitude more.
- * - One timer per pool, armed for the earliest deadline: checkouts are kept
- *   in the order they started, which is the order of their deadlines.
- *   The timer is `unref()`ed where its handle has that method (Node, Bun);
- *   Deno's timer ids have none, so there it keeps the process alive while
- *   a checkout is out (the core uses web-platform APIs only). It is
- *   cleared whenever no checkout is waiting for its deadline.
- * - A record holds no reference to its proxy (a `WeakMap` leads from the
- *   proxy to it), so a leaked proxy stays collectable; the
- *   garbage-collection safety net (`_leak_guard.ts`) then has the records
- *   of its entry forgotten ({@linkcode LeakDetector.forget}).
+ * - The stack is captured when `connect()` is called
+ *   ({@linkcode LeakDetector.capture}), not when the connection is handed
+ *   out: a caller that waited for a connection is handed it from the code
+ *   that returned one, whose stack says nothing about the caller. Where
+ *   `Error.captureStackTrace` exists (V8, JavaScriptCore) the pool's own
+ *   frames are left out, but for the `connect()` that was called, so the
+ *   frames the engine keeps are the caller's; elsewhere a plain `Error` is
+ *   kept. The stack is rendered as text only
+ *   for a warning: reading `.stack` at every checkout cost two orders of
+ *   magnitude more.
+ * - The capture is nearly all of what the option costs a checkout, and it
+ *   does not depend on `Error.stackTraceLimit`: Deno has V8 record the
+ *   frames of every error eagerly, for its reports of uncaught exceptions.
+ *   Everything else is a few field writes: a watched checkout is a node of
+ *   one linked list (start order, which is deadline order), kept on its
+ *   proxy; no map, no set, no string per checkout (the connection's label
+ *   is read only for a report).
+ * - One timer per pool, armed for the earliest deadline; a checkout that
+ *   ends before it leaves it armed (it fires early, finds nothing due, and
+ *   arms for the next deadline). The timer is `unref()`ed where its handle has
+ *   that method (Node, Bun); Deno's timer ids have none, so there it keeps
+ *   the process alive while a checkout is out (the core uses web-platform
+ *   APIs only). It is cleared whenever no checkout is waiting for its
+ *   deadline.
+ * - A watch holds no reference to its proxy (the proxy holds it), so a
+ *   leaked proxy stays collectable; the garbage-collection safety net
+ *   (`_leak_guard.ts`) then has the watches of its entry forgotten
+ *   ({@linkcode LeakDetector.forget}).
  *
  * @module
  */
@@ -28,29 +43,69 @@ import type { PoolLog } from "./_log.ts";
 /** Longest delay `setTimeout` takes as is. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-/** One checkout being watched. */
-interface Watched {
-  readonly entry: object;
-  readonly label: string;
-  readonly start: number;
-  /** Made at checkout; its `stack` is read only for a warning. */
-  readonly checkout: Error;
+/**
+ * Where a checkout was asked for: an object whose `stack` (formatted only
+ * when read) shows the code that called `connect()`.
+ */
+export interface CheckoutSite {
+  readonly stack?: string;
 }
 
+/** What a watch needs of its entry: the label of its connection, for a report. */
+export interface Labelled {
+  readonly label: string;
+}
+
+/** `Error.captureStackTrace`, where the engine has it. */
+const captureStackTrace:
+  // deno-lint-ignore ban-types -- the engine's own signature.
+  | ((target: object, skip?: Function) => void)
+  | undefined = (Error as {
+    // deno-lint-ignore ban-types -- the engine's own signature.
+    captureStackTrace?: (target: object, skip?: Function) => void;
+  }).captureStackTrace;
+
 /**
- * Watches checkouts for `leakDetectionMs`.
- *
- * @typeParam P The proxy type.
+ * One checkout being watched: a node of its detector's list while not yet
+ * reported. Its proxy keeps it; it keeps no reference to the proxy.
  */
-export class LeakDetector<P extends object> {
+export class LeakWatch {
+  prev: LeakWatch | null = null;
+  next: LeakWatch | null = null;
+  /**
+   * `pending` while in the detector's list, `reported` once in its
+   * reported set, `over` once stopped or forgotten.
+   */
+  state: "pending" | "reported" | "over" = "pending";
+  readonly entry: Labelled;
+  /** Clock reading when it started; `NaN` until stamped. */
+  start = NaN;
+  readonly site: CheckoutSite;
+
+  constructor(entry: Labelled, site: CheckoutSite) {
+    this.entry = entry;
+    this.site = site;
+  }
+}
+
+/** Watches checkouts for `leakDetectionMs`. */
+export class LeakDetector {
   readonly #log: PoolLog;
   readonly #clock: () => number;
   readonly #thresholdMs: number;
-  /** Checkouts not yet reported, in start order (deadline order). */
-  readonly #pending: Set<Watched> = new Set();
+  /** Checkouts not yet reported, oldest first (deadline order). */
+  #head: LeakWatch | null = null;
+  #tail: LeakWatch | null = null;
+  #pending = 0;
+  /** The first pending watch not stamped yet; every one after it is unstamped too. */
+  #unstamped: LeakWatch | null = null;
+  #stampQueued = false;
+  readonly #onStamp = (): void => {
+    this.#stampQueued = false;
+    this.#stamp();
+  };
   /** Checkouts reported and not yet back. */
-  readonly #reported: Set<Watched> = new Set();
-  readonly #byProxy: WeakMap<P, Watched> = new WeakMap();
+  readonly #reported: Set<LeakWatch> = new Set();
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly #onTimer = (): void => {
     this.#timer = undefined;
@@ -69,36 +124,61 @@ export class LeakDetector<P extends object> {
 
   /** Checkouts being watched (reported or not). */
   get size(): number {
-    return this.#pending.size + this.#reported.size;
+    return this.#pending + this.#reported.size;
   }
 
-  /** A proxy was just handed out: note when, and where from. */
-  start(proxy: P, entry: object, label: string): void {
-    const watched: Watched = {
-      entry,
-      label,
-      start: this.#clock(),
-      checkout: new Error("checkout"),
-    };
-    this.#byProxy.set(proxy, watched);
-    this.#pending.add(watched);
-    if (this.#timer === undefined) this.#arm(watched.start);
+  /**
+   * The stack of the code that called `connect()`, captured now; the
+   * frames from `skip` (the pool's `connect` itself) up are left out where
+   * the engine can.
+   */
+  // deno-lint-ignore ban-types -- any function on the stack.
+  capture(skip: Function): CheckoutSite {
+    if (captureStackTrace === undefined) return new Error("checkout");
+    const site: CheckoutSite = {};
+    captureStackTrace(site, skip);
+    return site;
   }
 
-  /** A proxy is back (returned, invalidated, detached, or its checkout failed). */
-  stop(proxy: P): void {
-    const watched = this.#byProxy.get(proxy);
-    if (watched === undefined) return;
-    this.#byProxy.delete(proxy);
-    if (this.#pending.delete(watched)) {
-      if (this.#pending.size === 0) this.#disarm();
+  /**
+   * A connection was just handed out, for the `connect()` at `site`. Its
+   * start time is stamped on the next microtask turn, with one clock
+   * reading for every checkout started meanwhile (see
+   * {@linkcode LeakDetector.#stamp}).
+   */
+  start(entry: Labelled, site: CheckoutSite): LeakWatch {
+    const watch = new LeakWatch(entry, site);
+    const tail = this.#tail;
+    watch.prev = tail;
+    if (tail === null) this.#head = watch;
+    else tail.next = watch;
+    this.#tail = watch;
+    this.#pending++;
+    if (this.#unstamped === null) {
+      this.#unstamped = watch;
+      if (!this.#stampQueued) {
+        this.#stampQueued = true;
+        queueMicrotask(this.#onStamp);
+      }
+    }
+    return watch;
+  }
+
+  /** A checkout is over (returned, invalidated, detached, or failed). */
+  stop(watch: LeakWatch): void {
+    const state = watch.state;
+    if (state === "over") return;
+    if (state === "pending") {
+      this.#unlink(watch);
+      if (this.#pending === 0) this.#disarm();
       return;
     }
-    this.#reported.delete(watched);
-    const heldMs = Math.round(this.#clock() - watched.start);
+    watch.state = "over";
+    this.#reported.delete(watch);
+    const heldMs = Math.round(this.#clock() - watch.start);
     // Sent whatever `echo` says, so it is seen wherever the warning was.
     this.#log.notice(
-      `Connection ${watched.label} reported as a possible leak was returned after ${heldMs} ms`,
+      `Connection ${watch.entry.label} reported as a possible leak was returned after ${heldMs} ms`,
     );
   }
 
@@ -108,18 +188,20 @@ export class LeakDetector<P extends object> {
    * may call it after moving a fake clock.
    */
   check(): void {
+    this.#stamp();
     const now = this.#clock();
-    for (const watched of this.#pending) {
-      if (now - watched.start <= this.#thresholdMs) {
+    for (let watch = this.#head; watch !== null; watch = this.#head) {
+      if (now - watch.start <= this.#thresholdMs) {
         this.#arm(now);
         return;
       }
-      this.#pending.delete(watched);
-      this.#reported.add(watched);
-      const stack = watched.checkout.stack ?? "";
+      this.#unlink(watch);
+      watch.state = "reported";
+      this.#reported.add(watch);
+      const stack = watch.site.stack ?? "";
       this.#log.warn(
-        `Connection ${watched.label} has been checked out for more than leakDetectionMs (${this.#thresholdMs} ms); it may have leaked. It was checked out at:\n${
-          // The first line is the error's own ("Error: checkout").
+        `Connection ${watch.entry.label} has been checked out for more than leakDetectionMs (${this.#thresholdMs} ms); it may have leaked. It was checked out at:\n${
+          // The first line is the error's own ("Error: checkout", "Error").
           stack.slice(stack.indexOf("\n") + 1)}`,
       );
     }
@@ -127,21 +209,63 @@ export class LeakDetector<P extends object> {
   }
 
   /** Forgets the checkouts of an entry whose proxy was garbage-collected while out. */
-  forget(entry: object): void {
-    for (const set of [this.#pending, this.#reported]) {
-      for (const watched of set) {
-        if (watched.entry === entry) set.delete(watched);
+  forget(entry: Labelled): void {
+    for (let watch = this.#head; watch !== null;) {
+      const next = watch.next;
+      if (watch.entry === entry) this.#unlink(watch);
+      watch = next;
+    }
+    for (const watch of this.#reported) {
+      if (watch.entry === entry) {
+        watch.state = "over";
+        this.#reported.delete(watch);
       }
     }
-    if (this.#pending.size === 0) this.#disarm();
+    if (this.#pending === 0) this.#disarm();
+  }
+
+  /**
+   * Stamps the watches started since the last stamp with one clock
+   * reading, taken after all of them started: a start time is never
+   * earlier than the checkout's, so a checkout is never reported before
+   * the threshold; it may be reported later by the synchronous work done
+   * between its hand-out and the next microtask turn. Then the timer is
+   * armed if it is not.
+   */
+  #stamp(): void {
+    if (this.#unstamped === null) return;
+    const now = this.#clock();
+    for (
+      let watch: LeakWatch | null = this.#unstamped;
+      watch !== null;
+      watch = watch.next
+    ) {
+      watch.start = now;
+    }
+    this.#unstamped = null;
+    if (this.#timer === undefined) this.#arm(now);
+  }
+
+  /** Takes a pending watch off the list; it is `over` until marked otherwise. */
+  #unlink(watch: LeakWatch): void {
+    watch.state = "over";
+    if (watch === this.#unstamped) this.#unstamped = watch.next;
+    const { prev, next } = watch;
+    if (prev === null) this.#head = next;
+    else prev.next = next;
+    if (next === null) this.#tail = prev;
+    else next.prev = prev;
+    watch.prev = null;
+    watch.next = null;
+    this.#pending--;
   }
 
   /** Arms the timer for the first pending deadline; `now` is a fresh reading. */
   #arm(now: number): void {
-    const first = this.#pending.values().next();
-    if (first.done) return this.#disarm();
+    const first = this.#head;
+    if (first === null) return this.#disarm();
     const delay = Math.min(
-      Math.max(first.value.start + this.#thresholdMs - now, 0) + 1,
+      Math.max(first.start + this.#thresholdMs - now, 0) + 1,
       MAX_TIMER_DELAY,
     );
     if (this.#timer !== undefined) clearTimeout(this.#timer);

@@ -16,7 +16,7 @@ import {
   recordingLogger,
 } from "./_test_fake_driver.ts";
 import { poolInternals } from "./_pool_classes.ts";
-import { sleep } from "./_test_helpers.ts";
+import { sleep, tick } from "./_test_helpers.ts";
 
 /** The pool's leak detector, to run a check after moving the fake clock. */
 function detectorOf(pool: object) {
@@ -66,6 +66,50 @@ Deno.test("leakDetectionMs reports a connection out too long once, with the stac
   assert.deepEqual(linesAt(lines, "info"), [
     "Connection <FakeConnection #1> reported as a possible leak was returned after 1500 ms",
   ]);
+  assert.equal(detector.size, 0);
+});
+
+/** Waits for a connection in a function of its own, so its name shows in the stack. */
+async function waitForTheReport(pool: QueuePool<FakeConnection>) {
+  return await pool.connect();
+}
+
+/** Returns a connection in a function of its own, so its name would show. */
+async function returnForTheReport(proxy: { close(): Promise<void> }) {
+  await proxy.close();
+}
+
+Deno.test("leakDetectionMs: a caller that waited is reported with the stack of its own connect(), not that of the return that served it", async () => {
+  const clock = new FakeClock();
+  const { logger, lines } = recordingLogger();
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    clock: clock.fn,
+    logger,
+    poolSize: 1,
+    maxOverflow: 0,
+    leakDetectionMs: 1_000,
+  });
+  const detector = detectorOf(pool);
+  const first = await pool.connect();
+  const waiting = waitForTheReport(pool);
+  await tick();
+  assert.equal(pool.stats().pending, 1);
+  await returnForTheReport(first);
+  const leaked = await waiting;
+  clock.advance(1_001);
+  detector.check();
+  const warnings = linesAt(lines, "warn");
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /waitForTheReport/);
+  assert.doesNotMatch(warnings[0]!, /returnForTheReport/);
+  // The pool's own frames are left out, but for the connect() called.
+  assert.doesNotMatch(
+    warnings[0]!,
+    /_engine\.ts|_checkin\.ts|_leak_detector\.ts/,
+  );
+  await leaked.close();
   assert.equal(detector.size, 0);
 });
 
@@ -141,4 +185,44 @@ Deno.test("leakDetectionMs is validated like the other durations", () => {
   );
   new QueuePool(creator, { leakDetectionMs: null });
   new QueuePool(creator, { leakDetectionMs: 0 });
+});
+
+const gc = (globalThis as unknown as { gc?: () => void }).gc;
+
+/** Checks out a connection in its own scope and never returns it. */
+async function leakCheckout(pool: QueuePool<FakeConnection>): Promise<void> {
+  await pool.connect();
+}
+
+Deno.test({
+  name:
+    "leakDetectionMs: a proxy garbage-collected while out is no longer watched",
+  ignore: gc === undefined,
+  async fn() {
+    const clock = new FakeClock();
+    const { logger, lines } = recordingLogger();
+    const driver = new FakeDriver();
+    await using pool = new QueuePool(driver.creator, {
+      dialect: driver.dialect,
+      clock: clock.fn,
+      logger,
+      leakDetectionMs: 1_000,
+    });
+    const detector = detectorOf(pool);
+    await using kept = await pool.connect();
+    await leakCheckout(pool);
+    assert.equal(detector.size, 2);
+    for (let i = 0; i < 100 && linesAt(lines, "warn").length === 0; i++) {
+      gc!();
+      await tick();
+    }
+    assert.equal(linesAt(lines, "warn").length, 1, "never collected");
+    assert.equal(detector.size, 1);
+    clock.advance(1_001);
+    detector.check();
+    const warnings = linesAt(lines, "warn");
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[1]!, /^Connection <FakeConnection #1> has been/);
+    assert.ok(kept.isValid);
+  },
 });

@@ -18,6 +18,7 @@
  */
 
 import type { PoolCounts } from "./_counts.ts";
+import type { CheckoutSite } from "./_leak_detector.ts";
 import type { PoolLog } from "./_log.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 
@@ -39,10 +40,13 @@ export interface PolicyHost<C, P> {
   /**
    * Checks out an entry the policy hands to a waiting caller; the result
    * (a proxy, or a promise of one) settles that caller's checkout as is.
+   *
+   * @param site What that caller's `acquire` was given.
    */
   checkout(
     entry: PoolEntry<C>,
     signal: AbortSignal | undefined,
+    site: CheckoutSite | null,
   ): P | Promise<P>;
   /**
    * `true` for an entry checked out before the last `dispose()`: its
@@ -66,8 +70,14 @@ export interface Policy<C, P> {
    * not allowed to wait, a second checkout of an `AssertionPool`).
    *
    * @param signal The caller's abort signal, for a wait.
+   * @param site Where the caller called `connect()` (`leakDetectionMs`),
+   *   or `null`: kept with a waiting caller, for
+   *   {@linkcode PolicyHost.checkout}.
    */
-  acquire(signal: AbortSignal | undefined): PoolEntry<C> | Promise<P>;
+  acquire(
+    signal: AbortSignal | undefined,
+    site: CheckoutSite | null,
+  ): PoolEntry<C> | Promise<P>;
   /** Takes back an entry that is no longer in use (after `checkin`, detach, a failure). */
   release(entry: PoolEntry<C>): void | Promise<void>;
   /** Forgets a new entry whose first open failed, freeing its capacity. */

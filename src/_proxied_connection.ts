@@ -10,6 +10,7 @@
  */
 
 import type { InvalidateOptions, PoolProxiedConnection } from "./connection.ts";
+import type { LeakWatch } from "./_leak_detector.ts";
 import type { PoolLog } from "./_log.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 import { RESOLVED } from "./_promises.ts";
@@ -59,6 +60,10 @@ export interface ProxyInternals {
   /** When `connect()` handed the proxy out (instrumented pools), or `NaN`. */
   usedSince<C>(proxy: ProxiedConnection<C>): number;
   setUsedSince<C>(proxy: ProxiedConnection<C>, time: number): void;
+  /** Keeps the proxy's `leakDetectionMs` watch. */
+  setWatch<C>(proxy: ProxiedConnection<C>, watch: LeakWatch): void;
+  /** The proxy's `leakDetectionMs` watch, once: `null` after, or if none. */
+  takeWatch<C>(proxy: ProxiedConnection<C>): LeakWatch | null;
 }
 
 /** Filled in by the class's static block. */
@@ -75,6 +80,7 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
   #nesting = 1;
   #detachedInfo: Map<unknown, unknown> | null = null;
   #usedSince = NaN;
+  #watch: LeakWatch | null = null;
 
   static {
     proxyInternals.entry = (proxy) => proxy.#entry;
@@ -92,6 +98,14 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
     proxyInternals.usedSince = (proxy) => proxy.#usedSince;
     proxyInternals.setUsedSince = (proxy, time) => {
       proxy.#usedSince = time;
+    };
+    proxyInternals.setWatch = (proxy, watch) => {
+      proxy.#watch = watch;
+    };
+    proxyInternals.takeWatch = (proxy) => {
+      const watch = proxy.#watch;
+      proxy.#watch = null;
+      return watch;
     };
   }
 

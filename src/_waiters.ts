@@ -40,25 +40,28 @@ const STAMP_TURNS = 4;
 const EXPIRE_BATCH = 512;
 
 /** One waiter: a node of the main list and of its signal's list. */
-class Waiter<T> {
-  prev: Waiter<T> | null = null;
-  next: Waiter<T> | null = null;
-  signalPrev: Waiter<T> | null = null;
-  signalNext: Waiter<T> | null = null;
-  group: SignalGroup<T> | null = null;
+class Waiter<T, G> {
+  prev: Waiter<T, G> | null = null;
+  next: Waiter<T, G> | null = null;
+  signalPrev: Waiter<T, G> | null = null;
+  signalNext: Waiter<T, G> | null = null;
+  group: SignalGroup<T, G> | null = null;
   resolve: (value: T | PromiseLike<T>) => void = noop;
   reject: (reason: unknown) => void = noop;
   /** `NaN` until stamped (see {@linkcode WaiterQueue.waitLazily}). */
   deadline: number;
-  constructor(deadline: number) {
+  /** What the caller attached to its wait (see {@linkcode WaiterQueue.headTag}). */
+  readonly tag: G | undefined;
+  constructor(deadline: number, tag: G | undefined) {
     this.deadline = deadline;
+    this.tag = tag;
   }
 }
 
 function noop(): void {}
 
 /** The waiter whose resolvers {@linkcode bindResolvers} stores (one shared executor, no closure per waiter). */
-let binding: Waiter<unknown> | null = null;
+let binding: Waiter<unknown, unknown> | null = null;
 
 function bindResolvers(
   // deno-lint-ignore no-explicit-any -- one executor shared by every Promise<T>.
@@ -70,9 +73,9 @@ function bindResolvers(
 }
 
 /** The waiters that share one `AbortSignal`, and its one listener. */
-class SignalGroup<T> {
-  head: Waiter<T> | null = null;
-  tail: Waiter<T> | null = null;
+class SignalGroup<T, G> {
+  head: Waiter<T, G> | null = null;
+  tail: Waiter<T, G> | null = null;
   readonly signal: AbortSignal;
   readonly onAbort: () => void;
   constructor(signal: AbortSignal, onAbort: () => void) {
@@ -84,12 +87,15 @@ class SignalGroup<T> {
 /**
  * A FIFO queue of waiters for values of type `T`, with deadlines and abort
  * signals.
+ *
+ * @typeParam G What a waiter may carry for the granting side
+ *   ({@linkcode WaiterQueue.headTag}).
  */
-export class WaiterQueue<T> {
-  #head: Waiter<T> | null = null;
-  #tail: Waiter<T> | null = null;
+export class WaiterQueue<T, G = never> {
+  #head: Waiter<T, G> | null = null;
+  #tail: Waiter<T, G> | null = null;
   #length = 0;
-  #groups = new Map<AbortSignal, SignalGroup<T>>();
+  #groups = new Map<AbortSignal, SignalGroup<T, G>>();
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #timerDue = Infinity;
   readonly #clock: (() => number) | undefined;
@@ -99,7 +105,7 @@ export class WaiterQueue<T> {
   #expireNow = 0;
   readonly #onExpireBatch = (): void => this.#expireBatch();
   /** The first waiter whose deadline is not stamped yet; the rest of the queue after it is unstamped too. */
-  #unstamped: Waiter<T> | null = null;
+  #unstamped: Waiter<T, G> | null = null;
   /** A batch of {@linkcode WaiterQueue.waitLazily} waiters is joining; its stamp is queued. */
   #batchOpen = false;
   /** Microtask turns the current batch's stamp may still wait. */
@@ -142,6 +148,11 @@ export class WaiterQueue<T> {
     return this.#head?.group?.signal;
   }
 
+  /** The tag of the head waiter, if any (read before {@linkcode grant}). */
+  get headTag(): G | undefined {
+    return this.#head?.tag;
+  }
+
   /**
    * Queues a waiter at the tail. The caller has checked `signal.aborted`
    * already, in the same synchronous step.
@@ -150,9 +161,14 @@ export class WaiterQueue<T> {
    * @param deadline Clock reading at which the waiter is rejected with the
    *   timeout error; `Infinity` waits forever. Deadlines must not decrease
    *   from one waiter to the next.
+   * @param tag Carried with the waiter, for {@linkcode headTag}.
    */
-  wait(signal: AbortSignal | undefined, deadline: number): Promise<T> {
-    const promise = this.#enqueue(signal, deadline);
+  wait(
+    signal: AbortSignal | undefined,
+    deadline: number,
+    tag?: G,
+  ): Promise<T> {
+    const promise = this.#enqueue(signal, deadline, tag);
     if (deadline < this.#timerDue) this.#arm(deadline);
     return promise;
   }
@@ -172,10 +188,15 @@ export class WaiterQueue<T> {
    *
    * @param signal Aborting it rejects the waiter with `signal.reason`.
    * @param timeoutMs Milliseconds the waiter may wait (finite).
+   * @param tag Carried with the waiter, for {@linkcode headTag}.
    */
-  waitLazily(signal: AbortSignal | undefined, timeoutMs: number): Promise<T> {
+  waitLazily(
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+    tag?: G,
+  ): Promise<T> {
     if (this.#batchOpen) {
-      const promise = this.#enqueue(signal, NaN);
+      const promise = this.#enqueue(signal, NaN, tag);
       this.#unstamped ??= this.#tail;
       return promise;
     }
@@ -185,14 +206,18 @@ export class WaiterQueue<T> {
     queueMicrotask(this.#onStamp);
     const now = this.#now();
     const deadline = now + timeoutMs;
-    const promise = this.#enqueue(signal, deadline);
+    const promise = this.#enqueue(signal, deadline, tag);
     if (deadline < this.#timerDue) this.#arm(deadline, now);
     return promise;
   }
 
-  #enqueue(signal: AbortSignal | undefined, deadline: number): Promise<T> {
-    const waiter = new Waiter<T>(deadline);
-    binding = waiter as Waiter<unknown>;
+  #enqueue(
+    signal: AbortSignal | undefined,
+    deadline: number,
+    tag: G | undefined,
+  ): Promise<T> {
+    const waiter = new Waiter<T, G>(deadline, tag);
+    binding = waiter as Waiter<unknown, unknown>;
     const promise = new Promise<T>(bindResolvers);
     binding = null;
     const tail = this.#tail;
@@ -220,7 +245,7 @@ export class WaiterQueue<T> {
     if (this.#unstamped === null) return;
     const now = this.#now();
     const deadline = now + this.#stampTimeoutMs;
-    for (let w: Waiter<T> | null = this.#unstamped; w !== null; w = w.next) {
+    for (let w: Waiter<T, G> | null = this.#unstamped; w !== null; w = w.next) {
       w.deadline = deadline;
     }
     this.#unstamped = null;
@@ -280,7 +305,7 @@ export class WaiterQueue<T> {
     }
   }
 
-  #unlink(waiter: Waiter<T>): void {
+  #unlink(waiter: Waiter<T, G>): void {
     const { prev, next } = waiter;
     if (waiter === this.#unstamped) this.#unstamped = next;
     if (prev === null) this.#head = next;
@@ -293,10 +318,10 @@ export class WaiterQueue<T> {
     if (this.#length === 0 && this.#timer !== undefined) this.#disarm();
   }
 
-  #joinGroup(waiter: Waiter<T>, signal: AbortSignal): void {
+  #joinGroup(waiter: Waiter<T, G>, signal: AbortSignal): void {
     let group = this.#groups.get(signal);
     if (group === undefined) {
-      const created: SignalGroup<T> = new SignalGroup<T>(
+      const created: SignalGroup<T, G> = new SignalGroup<T, G>(
         signal,
         () => this.#abortGroup(created),
       );
@@ -312,7 +337,7 @@ export class WaiterQueue<T> {
     group.tail = waiter;
   }
 
-  #leaveGroup(waiter: Waiter<T>): void {
+  #leaveGroup(waiter: Waiter<T, G>): void {
     const group = waiter.group!;
     const { signalPrev: prev, signalNext: next } = waiter;
     if (prev === null) group.head = next;
@@ -327,7 +352,7 @@ export class WaiterQueue<T> {
     }
   }
 
-  #abortGroup(group: SignalGroup<T>): void {
+  #abortGroup(group: SignalGroup<T, G>): void {
     const reason = group.signal.reason;
     // Each unlink leaves the group; the last one removes the listener and the map entry.
     while (group.head !== null) {

@@ -202,13 +202,14 @@ export interface PoolOptions<C> {
   /**
    * Milliseconds a connection may stay checked out before the pool reports
    * it as a possible leak: once, with `logger.warn` and the stack of the
-   * code that checked it out. When it finally comes back, one
+   * code that called `connect()`. When it finally comes back, one
    * `logger.info` line says so and after how long; that line is sent
    * whatever `echo` says, so it is seen wherever the warning was. Nothing
-   * is done to the connection. The stack is captured at each checkout only
-   * when this is set; `null` turns it off at no cost. One timer per pool,
-   * `unref()`ed where the runtime's timer handle allows it (Node, Bun; not
-   * Deno, where it runs only while a connection is out).
+   * is done to the connection. The stack is captured at each `connect()`
+   * only when this is set (about 2 µs on Deno, several times the rest of a
+   * checkout: a diagnosis setting); `null` turns it off at no cost. One
+   * timer per pool, `unref()`ed where the runtime's timer handle allows it
+   * (Node, Bun; not Deno, where it runs only while a connection is out).
    *
    * @default {null}
    */

@@ -9,6 +9,7 @@ import { PoolTimeoutError, type PoolTimeoutErrorOptions } from "./errors.ts";
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { Deque } from "./_deque.ts";
 import { IdleKeeper } from "./_idle_keeper.ts";
+import type { CheckoutSite } from "./_leak_detector.ts";
 import {
   booleanOption,
   COMMON_OPTIONS,
@@ -137,8 +138,8 @@ class QueuePolicy<C, P> implements Policy<C, P> {
   readonly #minIdle: number;
   readonly #unbounded: boolean;
   readonly #idle = new Deque<PoolEntry<C>>();
-  /** Waiting callers; each is handed its finished checkout. */
-  readonly #waiters: WaiterQueue<P>;
+  /** Waiting callers, each with its `connect()` site; each is handed its finished checkout. */
+  readonly #waiters: WaiterQueue<P, CheckoutSite | null>;
   #lastTimeout: {
     message: string;
     options: Readonly<PoolTimeoutErrorOptions>;
@@ -209,7 +210,10 @@ class QueuePolicy<C, P> implements Policy<C, P> {
    * An idle entry, else a new one while capacity is left, else (unless
    * `timeoutMs` is `0`) a place at the tail of the wait queue.
    */
-  acquire(signal: AbortSignal | undefined): PoolEntry<C> | Promise<P> {
+  acquire(
+    signal: AbortSignal | undefined,
+    site: CheckoutSite | null,
+  ): PoolEntry<C> | Promise<P> {
     if (this.#idle.length > 0) {
       return (this.#useLifo ? this.#idle.pop() : this.#idle.shift())!;
     }
@@ -220,8 +224,8 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     const timeoutMs = this.timeoutMs;
     if (timeoutMs === 0) throw this.#timeoutError();
     this.#host.counts.waits++;
-    if (timeoutMs === null) return this.#waiters.wait(signal, Infinity);
-    return this.#waiters.waitLazily(signal, timeoutMs);
+    if (timeoutMs === null) return this.#waiters.wait(signal, Infinity, site);
+    return this.#waiters.waitLazily(signal, timeoutMs, site);
   }
 
   /**
@@ -232,8 +236,13 @@ class QueuePolicy<C, P> implements Policy<C, P> {
   release(entry: PoolEntry<C>): void | Promise<void> {
     if (this.#host.closesOnReturn(entry)) return this.#close(entry);
     if (this.#waiters.settleAborted() > 0) {
-      this.#waiters.grantSettled(
-        this.#host.checkout(entry, this.#waiters.headSignal),
+      const waiters = this.#waiters;
+      waiters.grantSettled(
+        this.#host.checkout(
+          entry,
+          waiters.headSignal,
+          waiters.headTag ?? null,
+        ),
       );
       return;
     }
@@ -271,8 +280,9 @@ class QueuePolicy<C, P> implements Policy<C, P> {
     ) {
       this.overflowCount++;
       const signal = this.#waiters.headSignal;
+      const site = this.#waiters.headTag ?? null;
       this.#waiters.grantSettled(
-        this.#host.checkout(this.#host.newEntry(), signal),
+        this.#host.checkout(this.#host.newEntry(), signal, site),
       );
     }
   }

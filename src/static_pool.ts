@@ -5,6 +5,7 @@
  */
 
 import { type Creator, Pool, type PoolOptions } from "./pool.ts";
+import type { CheckoutSite } from "./_leak_detector.ts";
 import { COMMON_OPTIONS } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
 import type { Policy, PolicyGauges, PolicyHost } from "./_policy.ts";
@@ -30,7 +31,10 @@ class StaticPolicy<C, P> implements Policy<C, P> {
    * so that a `close` listener's error rejects this `connect()` instead of
    * going unhandled.
    */
-  acquire(signal: AbortSignal | undefined): PoolEntry<C> | Promise<P> {
+  acquire(
+    signal: AbortSignal | undefined,
+    site: CheckoutSite | null,
+  ): PoolEntry<C> | Promise<P> {
     let entry = this.#entry;
     let retired: void | Promise<void> = undefined;
     if (entry !== null && this.#spent(entry)) {
@@ -43,7 +47,7 @@ class StaticPolicy<C, P> implements Policy<C, P> {
     }
     if (retired === undefined) return entry;
     const next = entry;
-    return retired.then(() => this.#host.checkout(next, signal));
+    return retired.then(() => this.#host.checkout(next, signal, site));
   }
 
   /**
