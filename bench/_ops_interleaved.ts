@@ -1,8 +1,9 @@
 /**
  * The cost of the operations options on the checkout path, interleaved:
  * `QueuePool` with its defaults against the same pool with
- * `idleTimeoutMs`, with `leakDetectionMs`, and with both (the `stats()`
- * counts are always kept). Round after round each contender runs the same
+ * `idleTimeoutMs`, with `leakDetectionMs`, with both (the `stats()`
+ * counts are always kept), and instrumented by `instrumentPool()` through
+ * an OpenTelemetry SDK meter, alone and with both options. Round after round each contender runs the same
  * batch in turn, the starting contender rotating, so that load from other
  * processes and drift over time hit all of them alike; medians are
  * compared, never fixed times.
@@ -27,7 +28,14 @@
  * @module
  */
 
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "npm:@opentelemetry/sdk-metrics@^2";
 import { QueuePool, type QueuePoolOptions } from "../mod.ts";
+import { instrumentPool } from "../src/otel.ts";
 
 /** Connections per pool. */
 const POOL_SIZE = 16;
@@ -48,6 +56,8 @@ function stub(): Stub {
 const CONTENDERS: readonly {
   readonly name: string;
   readonly options: QueuePoolOptions<Stub>;
+  /** Instrumented through an OpenTelemetry SDK meter. */
+  readonly otel?: boolean;
 }[] = [
   { name: "default", options: {} },
   { name: "idleTimeoutMs 60000", options: { idleTimeoutMs: 60_000 } },
@@ -56,7 +66,23 @@ const CONTENDERS: readonly {
     name: "both",
     options: { idleTimeoutMs: 60_000, leakDetectionMs: 60_000 },
   },
+  { name: "OpenTelemetry (SDK meter)", options: {}, otel: true },
+  {
+    name: "both + OpenTelemetry",
+    options: { idleTimeoutMs: 60_000, leakDetectionMs: 60_000 },
+    otel: true,
+  },
 ];
+
+/** An SDK meter provider that aggregates and does not export during a run. */
+const meterProvider = new MeterProvider({
+  readers: [
+    new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 3_600_000,
+    }),
+  ],
+});
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -78,9 +104,17 @@ async function batch(pool: QueuePool<Stub>, workers: number): Promise<void> {
   await Promise.all(running);
 }
 
-const pools = CONTENDERS.map(({ options }) =>
-  new QueuePool(stub, { ...options, poolSize: POOL_SIZE, maxOverflow: 0 })
-);
+const pools = CONTENDERS.map(({ options, otel }) => {
+  const pool = new QueuePool(stub, {
+    ...options,
+    poolSize: POOL_SIZE,
+    maxOverflow: 0,
+  });
+  if (otel === true) {
+    instrumentPool(pool, { meter: meterProvider.getMeter("bench") });
+  }
+  return pool;
+});
 try {
   for (const workers of WORKER_COUNTS) {
     for (const pool of pools) await batch(pool, workers);
@@ -117,4 +151,5 @@ try {
   }
 } finally {
   for (const pool of pools) await pool.dispose();
+  await meterProvider.shutdown();
 }
