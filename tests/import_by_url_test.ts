@@ -95,6 +95,7 @@ import { PG_DIALECT, pgCreator } from "${origin}/src/pg.ts";
 import { POSTGRES_DIALECT, postgresCreator } from "${origin}/src/postgres.ts";
 import { SingletonContextPool } from "${origin}/src/singleton_context_pool.ts";
 import { createPoolFromUrl } from "${origin}/src/url.ts";
+import { instrumentPool } from "${origin}/src/otel.ts";
 
 const results: Record<string, unknown> = {};
 {
@@ -116,6 +117,15 @@ const results: Record<string, unknown> = {};
   await using pool = await createPoolFromUrl("sqlite::memory:");
   await using conn = await pool.connect();
   results.sqliteUrl = conn.driverConnection!.prepare("SELECT 3 AS three").get()?.three;
+}
+{
+  await using pool = new QueuePool(sqliteCreator(":memory:"), {
+    dialect: SQLITE_DIALECT,
+    poolSize: 1,
+  });
+  using _metrics = instrumentPool(pool); // the global meter: a no-op here
+  await (await pool.connect()).close();
+  results.otel = pool.stats().checkouts;
 }
 const url = Deno.env.get("DBPOOL_TEST_PG_URL");
 if (url) {
@@ -222,6 +232,7 @@ Deno.test({
       sqlite: 1,
       singleton: 2,
       sqliteUrl: 3,
+      otel: 1,
       ...(cluster === null ? {} : {
         pg: 4,
         postgres: 5,
