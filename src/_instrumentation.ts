@@ -11,6 +11,7 @@
  * @module
  */
 
+import { errorText, type PoolLog } from "./_log.ts";
 import { poolInternals } from "./_pool_classes.ts";
 import type { PoolStats } from "./pool_stats.ts";
 import type { PoolTimings } from "./_timings.ts";
@@ -36,11 +37,55 @@ function combined(list: readonly PoolTimings[]): PoolTimings | null {
 }
 
 /**
- * Has `pool` report its timings to `timings` until the returned function
- * is called (once; later calls do nothing).
+ * `timings`, made harmless: an observer that throws never fails a
+ * checkout or a return. Its first error is logged; later ones are not.
  */
-export function attachTimings(pool: object, timings: PoolTimings): () => void {
-  const context = poolInternals.engine<unknown>(pool).context;
+function guarded(timings: PoolTimings, log: PoolLog): PoolTimings {
+  let logged = false;
+  const failed = (error: unknown): void => {
+    if (logged) return;
+    logged = true;
+    log.error(
+      `Exception in the pool's instrumentation (the pool goes on; later errors from it are not logged): ${
+        errorText(error)
+      }`,
+      { error },
+    );
+  };
+  return {
+    wait(ms: number): void {
+      try {
+        timings.wait(ms);
+      } catch (error) {
+        failed(error);
+      }
+    },
+    use(ms: number): void {
+      try {
+        timings.use(ms);
+      } catch (error) {
+        failed(error);
+      }
+    },
+    create(ms: number): void {
+      try {
+        timings.create(ms);
+      } catch (error) {
+        failed(error);
+      }
+    },
+  };
+}
+
+/**
+ * Has `pool` report its timings to `timings` until the returned function
+ * is called (once; later calls do nothing). An error `timings` throws is
+ * logged once and never reaches a checkout or a return.
+ */
+export function attachTimings(pool: object, observer: PoolTimings): () => void {
+  const engine = poolInternals.engine<unknown>(pool);
+  const context = engine.context;
+  const timings = guarded(observer, engine.log);
   let list = observers.get(context);
   if (list === undefined) observers.set(context, list = []);
   list.push(timings);

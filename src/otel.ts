@@ -370,8 +370,6 @@ export function instrumentPool<C>(
     result.observe(pending, stats.pending, attributes);
     result.observe(timeouts, stats.timeouts, attributes);
   };
-  meter.addBatchObservableCallback(observe, observed);
-
   const seconds = {
     unit: "s",
     advice: { explicitBucketBoundaries: [...BUCKETS] },
@@ -389,6 +387,9 @@ export function instrumentPool<C>(
     description:
       "The time between borrowing a connection and returning it to the pool",
   });
+  // Every instrument is made before anything is registered: a meter that
+  // throws leaves nothing behind.
+  meter.addBatchObservableCallback(observe, observed);
   const detach = attachTimings(pool, {
     wait: (ms) => waitTime.record(ms / 1000, attributes),
     use: (ms) => useTime.record(ms / 1000, attributes),

@@ -17,7 +17,7 @@ import {
   type MetricData,
   PeriodicExportingMetricReader,
 } from "npm:@opentelemetry/sdk-metrics@^2";
-import { FakeClock, FakeDriver } from "./_test_fake_driver.ts";
+import { FakeClock, FakeDriver, recordingLogger } from "./_test_fake_driver.ts";
 import { AssertionPool } from "./assertion_pool.ts";
 import { NullPool } from "./null_pool.ts";
 import { instrumentPool } from "./otel.ts";
@@ -447,4 +447,35 @@ Deno.test("without a meter, the global one is used: a no-op when no provider is 
   using _instrumented = instrumentPool(pool);
   await (await pool.connect()).close();
   assert.equal(pool.stats().checkouts, 1);
+});
+
+Deno.test("a meter that throws never fails a checkout or a return: its first error is logged", async () => {
+  const driver = new FakeDriver();
+  const { logger, lines } = recordingLogger();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+    logger,
+  });
+  const broken = {
+    createHistogram: () => ({
+      record(): void {
+        throw new Error("exporter broke");
+      },
+    }),
+    createObservableCounter: () => ({}),
+    createObservableUpDownCounter: () => ({}),
+    addBatchObservableCallback(): void {},
+    removeBatchObservableCallback(): void {},
+  };
+  using _instrumented = instrumentPool(pool, { meter: broken });
+  for (let i = 0; i < 3; i++) await (await pool.connect()).close();
+  assert.deepEqual(
+    [pool.stats().checkouts, pool.stats().idle, pool.stats().checkedOut],
+    [3, 1, 0],
+  );
+  const errors = lines.filter((line) => line.level === "error");
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!.line, /instrumentation.*exporter broke/);
 });
