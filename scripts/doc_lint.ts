@@ -6,7 +6,11 @@
  * Deno 2.9.6's `deno doc` reads the `/// <reference path="zlib.d.ts" />`
  * lines of `@types/node`'s `index.d.ts` (pulled in by `@types/pg`) as
  * package names and prints a false "Failed resolving types. Could not find
- * package …" warning for each (`deno check` does not). Such a warning is
+ * package …" warning for each (`deno check` does not): deno_graph passes
+ * a triple-slash `path` reference without a leading `./` to the resolver as
+ * a bare specifier (https://github.com/denoland/deno/issues/36751, open;
+ * `@types/pg` is what types node-postgres's `Client` for users, so it
+ * stays). Such a warning is
  * dropped only when the line it points at is a reference path to a file
  * that exists beside that `index.d.ts`; any other output, and every exit
  * code, are kept.
