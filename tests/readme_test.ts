@@ -1,7 +1,7 @@
 /**
  * The README's code blocks run as written: `deno test --doc README.md`
- * type-checks and runs every ` ```ts ` block (those marked `ignore` need a
- * database, a flag or a package from JSR, and say so beside them).
+ * type-checks and runs every ` ```ts ` block. Those marked `ignore` need a
+ * database, a file or a server; `readme_pg_test.ts` runs them.
  */
 
 import assert from "node:assert/strict";
