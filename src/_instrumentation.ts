@@ -7,6 +7,10 @@
  *   holds `null` otherwise, and the checkout path pays one `null` check.
  * - Several observers may watch one pool; the context then holds one that
  *   calls each in turn.
+ * - A duration goes to the observers attached when it ends (a checkout
+ *   served, a connection returned or made), and a wait or a use is
+ *   measured only if something was attached when it began: an observer
+ *   detached meanwhile gets nothing more, one attached meanwhile gets it.
  *
  * @module
  */

@@ -412,6 +412,52 @@ Deno.test("disposing the instrumentation stops its reporting; another one on the
   assert.equal(poolInternals.engine(pool).context.timings, null);
 });
 
+Deno.test("replacing the instrumentation while a checkout waits reports each wait and use once, where it is attached when it ends", async () => {
+  await using before = new Metrics();
+  await using after = new Metrics();
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+  });
+  const replaced = instrumentPool(pool, { meter: before.meter });
+  const held = await pool.connect();
+  const waiting = pool.connect();
+  replaced[Symbol.dispose]();
+  using _replacement = instrumentPool(pool, { meter: after.meter });
+  await held.close();
+  await (await waiting).close();
+  const wait = "db.client.connection.wait_time";
+  const use = "db.client.connection.use_time";
+  // The first checkout was served before the replacement, the waiting one
+  // after it; both came back after it.
+  assert.equal((await before.histogram(wait)).count, 1);
+  assert.equal((await before.collect()).get(use), undefined);
+  assert.equal((await after.histogram(wait)).count, 1);
+  assert.equal((await after.histogram(use)).count, 2);
+});
+
+Deno.test("a checkout waiting when the instrumentation is disposed is not reported", async () => {
+  await using metrics = new Metrics();
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+  });
+  const instrumented = instrumentPool(pool, { meter: metrics.meter });
+  const held = await pool.connect();
+  const waiting = pool.connect();
+  instrumented[Symbol.dispose]();
+  await held.close();
+  await (await waiting).close();
+  assert.equal(
+    (await metrics.histogram("db.client.connection.wait_time")).count,
+    1,
+  );
+});
+
 Deno.test("instrumentPool rejects what is not a pool, a meter or a name with a TypeError", () => {
   const driver = new FakeDriver();
   const pool = new QueuePool(driver.creator, { dialect: driver.dialect });
