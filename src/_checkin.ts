@@ -108,7 +108,9 @@ export class Checkin<C> implements ProxyOwner<C> {
       const since = proxyInternals.usedSince(proxy);
       proxyInternals.setUsedSince(proxy, NaN);
       if (!detached && !Number.isNaN(since)) {
-        timings.use(this.#context.clock() - since);
+        const now = this.#context.clock();
+        // A clock set back meanwhile (a given one) counts as no time.
+        timings.use(now > since ? now - since : 0);
       }
     }
   }

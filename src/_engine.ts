@@ -287,7 +287,8 @@ export class Engine<C> implements EngineHost<C> {
     start: number,
   ): void {
     const now = this.clock();
-    timings.wait(now - start);
+    // A clock set back meanwhile (a given one) counts as no time.
+    timings.wait(now > start ? now - start : 0);
     // A nested checkout of the same proxy (SingletonContextPool) keeps the
     // first one's start.
     if (Number.isNaN(proxyInternals.usedSince(proxy))) {

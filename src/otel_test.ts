@@ -237,6 +237,31 @@ Deno.test("instrumentPool times creations, waits and uses on the pool's clock, i
   assert.equal(use.buckets.boundaries[0], 0.00001);
 });
 
+Deno.test("a clock that goes backwards never makes a negative wait or use: it counts as no time", async () => {
+  await using metrics = new Metrics();
+  const clock = new FakeClock();
+  clock.now = 1_000;
+  const driver = new FakeDriver({ async: true });
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    clock: clock.fn,
+  });
+  using _instrumented = instrumentPool(pool, { meter: metrics.meter });
+  const checkout = pool.connect();
+  clock.now = 600; // set back while the connection is made
+  const proxy = await checkout;
+  clock.now = 100; // and again while it is used
+  await proxy.close();
+  for (const name of ["wait_time", "use_time"]) {
+    const histogram = await metrics.histogram(`db.client.connection.${name}`);
+    assert.deepEqual([histogram.count, histogram.min, histogram.max], [
+      1,
+      0,
+      0,
+    ]);
+  }
+});
+
 Deno.test("instrumentPool times neither a failed checkout's wait nor a detached connection's use", async () => {
   await using metrics = new Metrics();
   const driver = new FakeDriver();
