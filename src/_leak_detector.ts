@@ -175,7 +175,11 @@ export class LeakDetector {
     }
     watch.state = "over";
     this.#reported.delete(watch);
-    const heldMs = Math.round(this.#clock() - watch.start);
+    // It was out longer than the threshold when reported, whatever a given
+    // clock set back since says.
+    const heldMs = Math.round(
+      Math.max(this.#clock() - watch.start, this.#thresholdMs),
+    );
     // Sent whatever `echo` says, so it is seen wherever the warning was.
     this.#log.notice(
       `Connection ${watch.entry.label} reported as a possible leak was returned after ${heldMs} ms`,

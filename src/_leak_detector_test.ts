@@ -69,6 +69,29 @@ Deno.test("leakDetectionMs reports a connection out too long once, with the stac
   assert.equal(detector.size, 0);
 });
 
+Deno.test("leakDetectionMs: after a clock set back, a reported connection is said to have been returned after the threshold at least, never a negative time", async () => {
+  const clock = new FakeClock();
+  clock.now = 10_000;
+  const { logger, lines } = recordingLogger();
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    clock: clock.fn,
+    logger,
+    leakDetectionMs: 1_000,
+  });
+  const leaked = await pool.connect();
+  await Promise.resolve(); // the checkout's start is stamped
+  clock.advance(1_001);
+  detectorOf(pool).check();
+  assert.equal(linesAt(lines, "warn").length, 1);
+  clock.now = 0;
+  await leaked.close();
+  assert.deepEqual(linesAt(lines, "info"), [
+    "Connection <FakeConnection #1> reported as a possible leak was returned after 1000 ms",
+  ]);
+});
+
 /** Waits for a connection in a function of its own, so its name shows in the stack. */
 async function waitForTheReport(pool: QueuePool<FakeConnection>) {
   return await pool.connect();
