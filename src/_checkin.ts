@@ -209,7 +209,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     connection: C | null,
     detached: boolean,
   ): Promise<void> {
-    this.#untrack(proxy);
+    this.#untrack(proxy, detached);
     if (connection === null) return RESOLVED;
     if (detached) return this.#reset.closeDetached(entry, connection);
     if (this.#isDoubleCheckin(entry)) return RESOLVED;

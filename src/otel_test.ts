@@ -285,6 +285,25 @@ Deno.test("instrumentPool times neither a failed checkout's wait nor a detached 
   );
 });
 
+Deno.test("a connection detached while the pool was not instrumented is never timed when it is closed", async () => {
+  await using metrics = new Metrics();
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const first = instrumentPool(pool, { meter: metrics.meter });
+  const proxy = await pool.connect();
+  first[Symbol.dispose]();
+  await proxy.detach();
+  await using later = new Metrics();
+  using _again = instrumentPool(pool, { meter: later.meter });
+  await proxy.close();
+  assert.equal(
+    (await later.collect()).get("db.client.connection.use_time"),
+    undefined,
+  );
+});
+
 Deno.test("an invalidated connection's use is timed until its invalidation", async () => {
   await using metrics = new Metrics();
   const clock = new FakeClock();
