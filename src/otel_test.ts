@@ -428,6 +428,17 @@ Deno.test({
   }
 });
 
+Deno.test("a pool recreated from one made by createPoolFromUrl keeps its name", async () => {
+  await using metrics = new Metrics();
+  await using original = await createPoolFromUrl("sqlite::memory:");
+  await using recreated = original.recreate();
+  using _instrumented = instrumentPool(recreated, { meter: metrics.meter });
+  const names = [
+    ...(await metrics.points("db.client.connection.idle.min")).keys(),
+  ].map((key) => JSON.parse(key)[NAME]);
+  assert.deepEqual(names, [":memory:"]);
+});
+
 Deno.test("disposing the instrumentation stops its reporting; another one on the same pool goes on", async () => {
   await using metrics = new Metrics();
   await using other = new Metrics();
