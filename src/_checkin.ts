@@ -20,7 +20,11 @@
 import { DisconnectionError } from "./errors.ts";
 import type { Dialect } from "./dialect.ts";
 import type { InstanceListeners } from "./_listeners.ts";
-import { type CheckoutSite, LeakDetector } from "./_leak_detector.ts";
+import {
+  type CheckoutSite,
+  LeakDetector,
+  LeakWatch,
+} from "./_leak_detector.ts";
 import { LeakGuard } from "./_leak_guard.ts";
 import type { PoolLog } from "./_log.ts";
 import type { Policy } from "./_policy.ts";
@@ -44,11 +48,21 @@ export class Checkin<C> implements ProxyOwner<C> {
   readonly #reset: ResetOnReturn<C>;
   readonly #events: InstanceListeners;
   readonly #dialect: Dialect<C>;
-  readonly #leaks: LeakGuard<ProxiedConnection<C>, PoolEntry<C>> =
-    new LeakGuard(
-      (proxy) => proxy.isDetached ? null : proxyInternals.entry(proxy),
-      (entry) => this.#collected(entry),
-    );
+  /**
+   * The garbage-collection safety net: it holds, for a proxy out across a
+   * sweep, its `leakDetectionMs` watch if it has one (which names its
+   * entry), else its entry.
+   */
+  readonly #leaks: LeakGuard<
+    ProxiedConnection<C>,
+    PoolEntry<C> | LeakWatch<PoolEntry<C>>
+  > = new LeakGuard(
+    (proxy) =>
+      proxy.isDetached
+        ? null
+        : proxyInternals.watchOf(proxy) ?? proxyInternals.entry(proxy),
+    (held) => this.#collected(held),
+  );
 
   /** Watches checkouts for `leakDetectionMs`; `null` when the option is off. */
   readonly leakDetector: LeakDetector | null;
@@ -81,7 +95,6 @@ export class Checkin<C> implements ProxyOwner<C> {
     entry: PoolEntry<C>,
     site: CheckoutSite | null,
   ): void {
-    this.#leaks.track(proxy);
     const detector = this.leakDetector;
     if (detector !== null) {
       proxyInternals.setWatch(
@@ -91,6 +104,8 @@ export class Checkin<C> implements ProxyOwner<C> {
         detector.start(entry, site ?? detector.capture(this.track)),
       );
     }
+    // After the watch is set: a sweep run here holds it for the proxy.
+    this.#leaks.track(proxy);
   }
 
   /**
@@ -108,7 +123,9 @@ export class Checkin<C> implements ProxyOwner<C> {
       const since = proxyInternals.usedSince(proxy);
       proxyInternals.setUsedSince(proxy, NaN);
       if (!detached && !Number.isNaN(since)) {
-        timings.use(this.#context.clock() - since);
+        const now = this.#context.clock();
+        // A clock set back meanwhile (a given one) counts as no time.
+        timings.use(now > since ? now - since : 0);
       }
     }
   }
@@ -192,7 +209,7 @@ export class Checkin<C> implements ProxyOwner<C> {
     connection: C | null,
     detached: boolean,
   ): Promise<void> {
-    this.#untrack(proxy);
+    this.#untrack(proxy, detached);
     if (connection === null) return RESOLVED;
     if (detached) return this.#reset.closeDetached(entry, connection);
     if (this.#isDoubleCheckin(entry)) return RESOLVED;
@@ -398,8 +415,10 @@ export class Checkin<C> implements ProxyOwner<C> {
    * connection (no reset, no event) and release the slot. A shared
    * `StaticPool` connection still used by other proxies stays.
    */
-  #collected(entry: PoolEntry<C>): void {
-    this.leakDetector?.forget(entry);
+  #collected(held: PoolEntry<C> | LeakWatch<PoolEntry<C>>): void {
+    const entry = held instanceof LeakWatch ? held.entry : held;
+    // Its own watch only: a shared connection's other proxies stay watched.
+    if (held instanceof LeakWatch) this.leakDetector?.forget(held);
     this.log.warn(
       `The garbage collector is trying to clean up non-checked-in connection ${entry.label}, which will be terminated. Please ensure that pooled connections are returned to the pool explicitly, either by calling close() or with await using.`,
       { connection: entry.dbapiConnection },

@@ -251,26 +251,28 @@ export class Engine<C> implements EngineHost<C> {
     // A waiter's checkout is counted where it is made (below), its timeout
     // or abort by the wait queue: no promise is added to count them.
     if (!(got instanceof PoolEntry)) {
-      return timings === null ? got : this.#timed(got, timings, start);
+      return timings === null ? got : this.#timed(got, start);
     }
     const checkedOut = this.checkout(got, signal, site);
     if (isPromise(checkedOut)) {
-      return timings === null
-        ? checkedOut
-        : this.#timed(checkedOut, timings, start);
+      return timings === null ? checkedOut : this.#timed(checkedOut, start);
     }
     if (timings !== null) this.#served(checkedOut, timings, start);
     return Promise.resolve(checkedOut);
   }
 
-  /** An instrumented checkout that resolves later. */
+  /**
+   * An instrumented checkout that resolves later: reported where the pool
+   * is instrumented when it is served (nowhere, if every instrumentation
+   * was disposed meanwhile).
+   */
   #timed(
     checkout: Promise<ProxiedConnection<C>>,
-    timings: PoolTimings,
     start: number,
   ): Promise<ProxiedConnection<C>> {
     return checkout.then((proxy) => {
-      this.#served(proxy, timings, start);
+      const timings = this.context.timings;
+      if (timings !== null) this.#served(proxy, timings, start);
       return proxy;
     });
   }
@@ -285,7 +287,8 @@ export class Engine<C> implements EngineHost<C> {
     start: number,
   ): void {
     const now = this.clock();
-    timings.wait(now - start);
+    // A clock set back meanwhile (a given one) counts as no time.
+    timings.wait(now > start ? now - start : 0);
     // A nested checkout of the same proxy (SingletonContextPool) keeps the
     // first one's start.
     if (Number.isNaN(proxyInternals.usedSince(proxy))) {

@@ -98,10 +98,9 @@ export class IdleKeeper<C> {
     const now = this.#host.clock();
     for (const entry of entries) entry.markIdle(now);
     entries.length = 0;
-    if (
-      this.#idleTimeoutMs !== Infinity && this.#timer === null &&
-      !this.#stopped
-    ) {
+    // `#arm` keeps a timer due sooner; one due later (a fill waiting for a
+    // backoff) is brought forward.
+    if (this.#idleTimeoutMs !== Infinity && !this.#stopped) {
       this.#arm(now + this.#idleTimeoutMs);
     }
   }

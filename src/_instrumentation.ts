@@ -7,6 +7,10 @@
  *   holds `null` otherwise, and the checkout path pays one `null` check.
  * - Several observers may watch one pool; the context then holds one that
  *   calls each in turn.
+ * - A duration goes to the observers attached when it ends (a checkout
+ *   served, a connection returned or made), and a wait or a use is
+ *   measured only if something was attached when it began: an observer
+ *   detached meanwhile gets nothing more, one attached meanwhile gets it.
  *
  * @module
  */
@@ -101,15 +105,20 @@ export function attachTimings(pool: object, observer: PoolTimings): () => void {
   };
 }
 
-/** Names given to pools by what made them (`createPoolFromUrl`). */
+/**
+ * Names given to pools by what made them (`createPoolFromUrl`), keyed by
+ * the pool's creator, which `recreate()` hands on to the new pool: a
+ * recreated pool keeps the name.
+ */
 const givenNames = new WeakMap<object, string>();
 
 /**
- * Names `pool` for its metrics when no `loggingName` does:
- * `createPoolFromUrl` passes `host:port/database`.
+ * Names `pool` (and the pools `recreate()` makes from it) for its metrics
+ * when no `loggingName` does: `createPoolFromUrl` passes
+ * `host:port/database`, with a creator made for that pool alone.
  */
 export function nameForMetrics(pool: object, name: string): void {
-  givenNames.set(pool, name);
+  givenNames.set(poolInternals.engine<unknown>(pool).context.creator, name);
 }
 
 /**
@@ -117,8 +126,10 @@ export function nameForMetrics(pool: object, name: string): void {
  * name it was given where it was made, else its class name.
  */
 export function defaultPoolName(pool: object): string {
-  const log = poolInternals.engine<unknown>(pool).log;
-  return log.loggingName ?? givenNames.get(pool) ?? log.className;
+  const engine = poolInternals.engine<unknown>(pool);
+  const log = engine.log;
+  return log.loggingName ?? givenNames.get(engine.context.creator) ??
+    log.className;
 }
 
 /** What a pool's observable metrics read, at each collection. */

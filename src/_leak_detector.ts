@@ -32,8 +32,9 @@
  *   deadline.
  * - A watch holds no reference to its proxy (the proxy holds it), so a
  *   leaked proxy stays collectable; the garbage-collection safety net
- *   (`_leak_guard.ts`) then has the watches of its entry forgotten
- *   ({@linkcode LeakDetector.forget}).
+ *   (`_leak_guard.ts`) then has its watch forgotten
+ *   ({@linkcode LeakDetector.forget}), and only its own: the other proxies
+ *   of a shared connection (`StaticPool`) are still watched.
  *
  * @module
  */
@@ -68,8 +69,10 @@ const captureStackTrace:
 /**
  * One checkout being watched: a node of its detector's list while not yet
  * reported. Its proxy keeps it; it keeps no reference to the proxy.
+ *
+ * @typeParam E Its entry.
  */
-export class LeakWatch {
+export class LeakWatch<E extends Labelled = Labelled> {
   prev: LeakWatch | null = null;
   next: LeakWatch | null = null;
   /**
@@ -77,12 +80,12 @@ export class LeakWatch {
    * reported set, `over` once stopped or forgotten.
    */
   state: "pending" | "reported" | "over" = "pending";
-  readonly entry: Labelled;
+  readonly entry: E;
   /** Clock reading when it started; `NaN` until stamped. */
   start = NaN;
   readonly site: CheckoutSite;
 
-  constructor(entry: Labelled, site: CheckoutSite) {
+  constructor(entry: E, site: CheckoutSite) {
     this.entry = entry;
     this.site = site;
   }
@@ -146,7 +149,7 @@ export class LeakDetector {
    * reading for every checkout started meanwhile (see
    * {@linkcode LeakDetector.#stamp}).
    */
-  start(entry: Labelled, site: CheckoutSite): LeakWatch {
+  start<E extends Labelled>(entry: E, site: CheckoutSite): LeakWatch<E> {
     const watch = new LeakWatch(entry, site);
     const tail = this.#tail;
     watch.prev = tail;
@@ -175,7 +178,11 @@ export class LeakDetector {
     }
     watch.state = "over";
     this.#reported.delete(watch);
-    const heldMs = Math.round(this.#clock() - watch.start);
+    // It was out longer than the threshold when reported, whatever a given
+    // clock set back since says.
+    const heldMs = Math.round(
+      Math.max(this.#clock() - watch.start, this.#thresholdMs),
+    );
     // Sent whatever `echo` says, so it is seen wherever the warning was.
     this.#log.notice(
       `Connection ${watch.entry.label} reported as a possible leak was returned after ${heldMs} ms`,
@@ -208,20 +215,16 @@ export class LeakDetector {
     this.#disarm();
   }
 
-  /** Forgets the checkouts of an entry whose proxy was garbage-collected while out. */
-  forget(entry: Labelled): void {
-    for (let watch = this.#head; watch !== null;) {
-      const next = watch.next;
-      if (watch.entry === entry) this.#unlink(watch);
-      watch = next;
+  /** Forgets, with nothing logged, the checkout of a proxy garbage-collected while out. */
+  forget(watch: LeakWatch): void {
+    const state = watch.state;
+    if (state === "pending") {
+      this.#unlink(watch);
+      if (this.#pending === 0) this.#disarm();
+    } else if (state === "reported") {
+      watch.state = "over";
+      this.#reported.delete(watch);
     }
-    for (const watch of this.#reported) {
-      if (watch.entry === entry) {
-        watch.state = "over";
-        this.#reported.delete(watch);
-      }
-    }
-    if (this.#pending === 0) this.#disarm();
   }
 
   /**

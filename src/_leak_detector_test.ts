@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { NullPool } from "./null_pool.ts";
 import { QueuePool } from "./queue_pool.ts";
+import { StaticPool } from "./static_pool.ts";
 import {
   FakeClock,
   type FakeConnection,
@@ -67,6 +68,29 @@ Deno.test("leakDetectionMs reports a connection out too long once, with the stac
     "Connection <FakeConnection #1> reported as a possible leak was returned after 1500 ms",
   ]);
   assert.equal(detector.size, 0);
+});
+
+Deno.test("leakDetectionMs: after a clock set back, a reported connection is said to have been returned after the threshold at least, never a negative time", async () => {
+  const clock = new FakeClock();
+  clock.now = 10_000;
+  const { logger, lines } = recordingLogger();
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    clock: clock.fn,
+    logger,
+    leakDetectionMs: 1_000,
+  });
+  const leaked = await pool.connect();
+  await Promise.resolve(); // the checkout's start is stamped
+  clock.advance(1_001);
+  detectorOf(pool).check();
+  assert.equal(linesAt(lines, "warn").length, 1);
+  clock.now = 0;
+  await leaked.close();
+  assert.deepEqual(linesAt(lines, "info"), [
+    "Connection <FakeConnection #1> reported as a possible leak was returned after 1000 ms",
+  ]);
 });
 
 /** Waits for a connection in a function of its own, so its name shows in the stack. */
@@ -211,6 +235,46 @@ Deno.test({
     const detector = detectorOf(pool);
     await using kept = await pool.connect();
     await leakCheckout(pool);
+    assert.equal(detector.size, 2);
+    for (let i = 0; i < 100 && linesAt(lines, "warn").length === 0; i++) {
+      gc!();
+      await tick();
+    }
+    assert.equal(linesAt(lines, "warn").length, 1, "never collected");
+    assert.equal(detector.size, 1);
+    clock.advance(1_001);
+    detector.check();
+    const warnings = linesAt(lines, "warn");
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[1]!, /^Connection <FakeConnection #1> has been/);
+    assert.ok(kept.isValid);
+  },
+});
+
+/** Checks out the shared connection in its own scope and never returns it. */
+async function leakSharedCheckout(
+  pool: StaticPool<FakeConnection>,
+): Promise<void> {
+  await pool.connect();
+}
+
+Deno.test({
+  name:
+    "leakDetectionMs: a StaticPool proxy garbage-collected while out leaves the watch of another proxy of the same connection",
+  ignore: gc === undefined,
+  async fn() {
+    const clock = new FakeClock();
+    const { logger, lines } = recordingLogger();
+    const driver = new FakeDriver();
+    await using pool = new StaticPool(driver.creator, {
+      dialect: driver.dialect,
+      clock: clock.fn,
+      logger,
+      leakDetectionMs: 1_000,
+    });
+    const detector = detectorOf(pool);
+    await using kept = await pool.connect();
+    await leakSharedCheckout(pool);
     assert.equal(detector.size, 2);
     for (let i = 0; i < 100 && linesAt(lines, "warn").length === 0; i++) {
       gc!();

@@ -61,9 +61,14 @@ export interface ProxyInternals {
   usedSince<C>(proxy: ProxiedConnection<C>): number;
   setUsedSince<C>(proxy: ProxiedConnection<C>, time: number): void;
   /** Keeps the proxy's `leakDetectionMs` watch. */
-  setWatch<C>(proxy: ProxiedConnection<C>, watch: LeakWatch): void;
+  setWatch<C>(
+    proxy: ProxiedConnection<C>,
+    watch: LeakWatch<PoolEntry<C>>,
+  ): void;
+  /** The proxy's `leakDetectionMs` watch, or `null` (none, or taken). */
+  watchOf<C>(proxy: ProxiedConnection<C>): LeakWatch<PoolEntry<C>> | null;
   /** The proxy's `leakDetectionMs` watch, once: `null` after, or if none. */
-  takeWatch<C>(proxy: ProxiedConnection<C>): LeakWatch | null;
+  takeWatch<C>(proxy: ProxiedConnection<C>): LeakWatch<PoolEntry<C>> | null;
 }
 
 /** Filled in by the class's static block. */
@@ -80,7 +85,7 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
   #nesting = 1;
   #detachedInfo: Map<unknown, unknown> | null = null;
   #usedSince = NaN;
-  #watch: LeakWatch | null = null;
+  #watch: LeakWatch<PoolEntry<C>> | null = null;
 
   static {
     proxyInternals.entry = (proxy) => proxy.#entry;
@@ -102,6 +107,7 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
     proxyInternals.setWatch = (proxy, watch) => {
       proxy.#watch = watch;
     };
+    proxyInternals.watchOf = (proxy) => proxy.#watch;
     proxyInternals.takeWatch = (proxy) => {
       const watch = proxy.#watch;
       proxy.#watch = null;

@@ -5,7 +5,10 @@
  * @module
  */
 
-/** Durations one pool reports, in milliseconds of its clock. */
+/**
+ * Durations one pool reports, in milliseconds of its clock; never negative
+ * (a given clock set back counts as no time).
+ */
 export interface PoolTimings {
   /** A `connect()` call resolved `ms` after it was made. */
   wait(ms: number): void;

@@ -266,7 +266,10 @@ const BUCKETS: readonly number[] = [
  * | `db.client.connection.use_time` | histogram (s) | time from a checkout to its return (a detached connection never returns) |
  *
  * Instrumenting a pool twice (two meters, say) reports to both. Disposing
- * the result stops the reporting; the pool is not touched otherwise.
+ * the result stops the reporting; the pool is not touched otherwise. A
+ * duration is recorded where the pool is instrumented when it ends: a
+ * checkout still waiting when its instrumentation is disposed (or replaced)
+ * is not recorded there.
  *
  * @typeParam C The pool's driver connection type.
  * @param pool The pool to report on.

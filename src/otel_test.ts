@@ -237,6 +237,31 @@ Deno.test("instrumentPool times creations, waits and uses on the pool's clock, i
   assert.equal(use.buckets.boundaries[0], 0.00001);
 });
 
+Deno.test("a clock that goes backwards never makes a negative wait or use: it counts as no time", async () => {
+  await using metrics = new Metrics();
+  const clock = new FakeClock();
+  clock.now = 1_000;
+  const driver = new FakeDriver({ async: true });
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    clock: clock.fn,
+  });
+  using _instrumented = instrumentPool(pool, { meter: metrics.meter });
+  const checkout = pool.connect();
+  clock.now = 600; // set back while the connection is made
+  const proxy = await checkout;
+  clock.now = 100; // and again while it is used
+  await proxy.close();
+  for (const name of ["wait_time", "use_time"]) {
+    const histogram = await metrics.histogram(`db.client.connection.${name}`);
+    assert.deepEqual([histogram.count, histogram.min, histogram.max], [
+      1,
+      0,
+      0,
+    ]);
+  }
+});
+
 Deno.test("instrumentPool times neither a failed checkout's wait nor a detached connection's use", async () => {
   await using metrics = new Metrics();
   const driver = new FakeDriver();
@@ -257,6 +282,25 @@ Deno.test("instrumentPool times neither a failed checkout's wait nor a detached 
   assert.equal(
     collected.get("db.client.connection.use_time")?.dataPoints.length ?? 0,
     0,
+  );
+});
+
+Deno.test("a connection detached while the pool was not instrumented is never timed when it is closed", async () => {
+  await using metrics = new Metrics();
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+  });
+  const first = instrumentPool(pool, { meter: metrics.meter });
+  const proxy = await pool.connect();
+  first[Symbol.dispose]();
+  await proxy.detach();
+  await using later = new Metrics();
+  using _again = instrumentPool(pool, { meter: later.meter });
+  await proxy.close();
+  assert.equal(
+    (await later.collect()).get("db.client.connection.use_time"),
+    undefined,
   );
 });
 
@@ -384,6 +428,17 @@ Deno.test({
   }
 });
 
+Deno.test("a pool recreated from one made by createPoolFromUrl keeps its name", async () => {
+  await using metrics = new Metrics();
+  await using original = await createPoolFromUrl("sqlite::memory:");
+  await using recreated = original.recreate();
+  using _instrumented = instrumentPool(recreated, { meter: metrics.meter });
+  const names = [
+    ...(await metrics.points("db.client.connection.idle.min")).keys(),
+  ].map((key) => JSON.parse(key)[NAME]);
+  assert.deepEqual(names, [":memory:"]);
+});
+
 Deno.test("disposing the instrumentation stops its reporting; another one on the same pool goes on", async () => {
   await using metrics = new Metrics();
   await using other = new Metrics();
@@ -410,6 +465,52 @@ Deno.test("disposing the instrumentation stops its reporting; another one on the
   second[Symbol.dispose]();
   // Nothing left attached: checkouts are timed no more.
   assert.equal(poolInternals.engine(pool).context.timings, null);
+});
+
+Deno.test("replacing the instrumentation while a checkout waits reports each wait and use once, where it is attached when it ends", async () => {
+  await using before = new Metrics();
+  await using after = new Metrics();
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+  });
+  const replaced = instrumentPool(pool, { meter: before.meter });
+  const held = await pool.connect();
+  const waiting = pool.connect();
+  replaced[Symbol.dispose]();
+  using _replacement = instrumentPool(pool, { meter: after.meter });
+  await held.close();
+  await (await waiting).close();
+  const wait = "db.client.connection.wait_time";
+  const use = "db.client.connection.use_time";
+  // The first checkout was served before the replacement, the waiting one
+  // after it; both came back after it.
+  assert.equal((await before.histogram(wait)).count, 1);
+  assert.equal((await before.collect()).get(use), undefined);
+  assert.equal((await after.histogram(wait)).count, 1);
+  assert.equal((await after.histogram(use)).count, 2);
+});
+
+Deno.test("a checkout waiting when the instrumentation is disposed is not reported", async () => {
+  await using metrics = new Metrics();
+  const driver = new FakeDriver();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    poolSize: 1,
+    maxOverflow: 0,
+  });
+  const instrumented = instrumentPool(pool, { meter: metrics.meter });
+  const held = await pool.connect();
+  const waiting = pool.connect();
+  instrumented[Symbol.dispose]();
+  await held.close();
+  await (await waiting).close();
+  assert.equal(
+    (await metrics.histogram("db.client.connection.wait_time")).count,
+    1,
+  );
 });
 
 Deno.test("instrumentPool rejects what is not a pool, a meter or a name with a TypeError", () => {

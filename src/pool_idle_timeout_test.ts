@@ -107,6 +107,33 @@ Deno.test("QueuePool with idleTimeoutMs never closes below minIdle", async () =>
   assert.equal(driver.counts.create, 2);
 });
 
+Deno.test("QueuePool with idleTimeoutMs closes an idle connection on time while a minIdle fill waits for a long backoff", async () => {
+  const driver = new FakeDriver();
+  const clock = new FakeClock();
+  await using pool = new QueuePool(driver.creator, {
+    dialect: driver.dialect,
+    clock: clock.fn,
+    poolSize: 3,
+    idleTimeoutMs: 5,
+    minIdle: 1,
+    createBackoffMs: 3_600_000,
+  });
+  await until(() => pool.checkedIn() === 1, "one warm connection");
+  const conns = [await pool.connect(), await pool.connect()];
+  // A failed creation: the fill it starts backs off for an hour.
+  driver.failNext.push(new Error("refused"));
+  await assert.rejects(pool.connect(), /refused/);
+  await until(
+    () => pool.stats().createFailures === 2,
+    "the fill tried and met the backoff",
+  );
+  for (const conn of conns) await conn.close();
+  assert.equal(pool.checkedIn(), 2);
+  clock.advance(5);
+  assert.equal(await nextClose(pool), driver.connections[0]);
+  assert.equal(pool.checkedIn(), 1);
+});
+
 Deno.test("QueuePool with minIdle reopens in the background a warm connection that was invalidated", async () => {
   const driver = new FakeDriver({ async: true });
   await using pool = new QueuePool(driver.creator, {
