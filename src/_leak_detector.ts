@@ -25,11 +25,9 @@
  *   is read only for a report).
  * - One timer per pool, armed for the earliest deadline; a checkout that
  *   ends before it leaves it armed (it fires early, finds nothing due, and
- *   arms for the next deadline). The timer is `unref()`ed where its handle has
- *   that method (Node, Bun); Deno's timer ids have none, so there it keeps
- *   the process alive while a checkout is out (the core uses web-platform
- *   APIs only). It is cleared whenever no checkout is waiting for its
- *   deadline.
+ *   arms for the next deadline). Like every timer of the pool it never
+ *   keeps a process alive (`unrefTimeout`, `_timers.ts`). It is cleared
+ *   whenever no checkout is waiting for its deadline.
  * - A watch holds no reference to its proxy (the proxy holds it), so a
  *   leaked proxy stays collectable; the garbage-collection safety net
  *   (`_leak_guard.ts`) then has its watch forgotten
@@ -40,6 +38,7 @@
  */
 
 import type { PoolLog } from "./_log.ts";
+import { type TimerHandle, unrefTimeout } from "./_timers.ts";
 
 /** Longest delay `setTimeout` takes as is. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -109,7 +108,7 @@ export class LeakDetector {
   };
   /** Checkouts reported and not yet back. */
   readonly #reported: Set<LeakWatch> = new Set();
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #timer: TimerHandle | undefined = undefined;
   readonly #onTimer = (): void => {
     this.#timer = undefined;
     this.check();
@@ -272,8 +271,7 @@ export class LeakDetector {
       MAX_TIMER_DELAY,
     );
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const timer = setTimeout(this.#onTimer, delay);
-    (timer as { unref?: () => void }).unref?.();
+    const timer = unrefTimeout(this.#onTimer, delay);
     this.#timer = timer;
   }
 
