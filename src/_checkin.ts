@@ -121,11 +121,13 @@ export class Checkin<C> implements ProxyOwner<C> {
     const timings = this.#context.timings;
     if (timings !== null) {
       const since = proxyInternals.usedSince(proxy);
-      proxyInternals.setUsedSince(proxy, NaN);
-      if (!detached && !Number.isNaN(since)) {
-        const now = this.#context.clock();
-        // A clock set back meanwhile (a given one) counts as no time.
-        timings.use(now > since ? now - since : 0);
+      if (!Number.isNaN(since)) {
+        proxyInternals.setUsedSince(proxy, NaN);
+        if (!detached) {
+          const now = this.#context.clock();
+          // A clock set back meanwhile (a given one) counts as no time.
+          timings.use(now > since ? now - since : 0);
+        }
       }
     }
   }

@@ -71,6 +71,16 @@ export interface ProxyInternals {
   takeWatch<C>(proxy: ProxiedConnection<C>): LeakWatch<PoolEntry<C>> | null;
 }
 
+/** The state of a proxy that only some checkouts need. */
+interface ProxyExtras<C> {
+  /** A detached proxy's own copy of `info`. */
+  detachedInfo: Map<unknown, unknown> | null;
+  /** When `connect()` handed the proxy out (instrumented pools), or `NaN`. */
+  usedSince: number;
+  /** Its `leakDetectionMs` watch, while one is kept. */
+  watch: LeakWatch<PoolEntry<C>> | null;
+}
+
 /** Filled in by the class's static block. */
 export const proxyInternals = {} as ProxyInternals;
 
@@ -83,9 +93,11 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
   #detached = false;
   #finished = false;
   #nesting = 1;
-  #detachedInfo: Map<unknown, unknown> | null = null;
-  #usedSince = NaN;
-  #watch: LeakWatch<PoolEntry<C>> | null = null;
+  /**
+   * What only some checkouts need, made the first time one does: one
+   * field, so that a plain checkout's proxy stays as small as it was.
+   */
+  #extras: ProxyExtras<C> | null = null;
 
   static {
     proxyInternals.entry = (proxy) => proxy.#entry;
@@ -100,17 +112,19 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
       proxy.#nesting++;
     };
     proxyInternals.isFinished = (proxy) => proxy.#finished;
-    proxyInternals.usedSince = (proxy) => proxy.#usedSince;
+    proxyInternals.usedSince = (proxy) => proxy.#extras?.usedSince ?? NaN;
     proxyInternals.setUsedSince = (proxy, time) => {
-      proxy.#usedSince = time;
+      proxy.#extrasOf().usedSince = time;
     };
     proxyInternals.setWatch = (proxy, watch) => {
-      proxy.#watch = watch;
+      proxy.#extrasOf().watch = watch;
     };
-    proxyInternals.watchOf = (proxy) => proxy.#watch;
+    proxyInternals.watchOf = (proxy) => proxy.#extras?.watch ?? null;
     proxyInternals.takeWatch = (proxy) => {
-      const watch = proxy.#watch;
-      proxy.#watch = null;
+      const extras = proxy.#extras;
+      if (extras === null) return null;
+      const watch = extras.watch;
+      extras.watch = null;
       return watch;
     };
   }
@@ -133,12 +147,16 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
 
   /** The entry's `info`; a copy once detached. */
   get info(): Map<unknown, unknown> {
-    return this.#detachedInfo ?? this.#entry.info;
+    return this.#extras?.detachedInfo ?? this.#entry.info;
   }
 
   /** The entry's `recordInfo`; `null` once detached. */
   get recordInfo(): Map<unknown, unknown> | null {
     return this.#detached ? null : this.#entry.recordInfo;
+  }
+
+  #extrasOf(): ProxyExtras<C> {
+    return this.#extras ??= { detachedInfo: null, usedSince: NaN, watch: null };
   }
 
   /** `true` while the proxy holds a live connection. */
@@ -166,7 +184,7 @@ export class ProxiedConnection<C> implements PoolProxiedConnection<C> {
     const conn = this.#conn;
     if (this.#detached || this.#finished || conn === null) return RESOLVED;
     this.#detached = true;
-    this.#detachedInfo = new Map(this.#entry.info);
+    this.#extrasOf().detachedInfo = new Map(this.#entry.info);
     return this.#owner.detach(this, this.#entry, conn);
   }
 
