@@ -50,11 +50,8 @@ class Waiter<T, G> {
   reject: (reason: unknown) => void = noop;
   /** `NaN` until stamped (see {@linkcode WaiterQueue.waitLazily}). */
   deadline: number;
-  /** What the caller attached to its wait (see {@linkcode WaiterQueue.headTag}). */
-  readonly tag: G | undefined;
-  constructor(deadline: number, tag: G | undefined) {
+  constructor(deadline: number) {
     this.deadline = deadline;
-    this.tag = tag;
   }
 }
 
@@ -92,6 +89,11 @@ class SignalGroup<T, G> {
  *   ({@linkcode WaiterQueue.headTag}).
  */
 export class WaiterQueue<T, G = never> {
+  /**
+   * What waiters carry for the granting side ({@linkcode headTag}), made
+   * with the first tag: a field on every waiter made each wait larger.
+   */
+  #tags: WeakMap<Waiter<T, G>, G> | null = null;
   #head: Waiter<T, G> | null = null;
   #tail: Waiter<T, G> | null = null;
   #length = 0;
@@ -150,7 +152,8 @@ export class WaiterQueue<T, G = never> {
 
   /** The tag of the head waiter, if any (read before {@linkcode grant}). */
   get headTag(): G | undefined {
-    return this.#head?.tag;
+    const head = this.#head;
+    return head === null ? undefined : this.#tags?.get(head);
   }
 
   /**
@@ -216,7 +219,10 @@ export class WaiterQueue<T, G = never> {
     deadline: number,
     tag: G | undefined,
   ): Promise<T> {
-    const waiter = new Waiter<T, G>(deadline, tag);
+    const waiter = new Waiter<T, G>(deadline);
+    if (tag !== undefined && tag !== null) {
+      (this.#tags ??= new WeakMap()).set(waiter, tag);
+    }
     binding = waiter as Waiter<unknown, unknown>;
     const promise = new Promise<T>(bindResolvers);
     binding = null;
