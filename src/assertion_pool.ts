@@ -10,6 +10,7 @@ import { type Creator, Pool, type PoolOptions } from "./pool.ts";
 import { booleanOption, COMMON_OPTIONS, type OptionTable } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
 import type { Policy, PolicyGauges, PolicyHost } from "./_policy.ts";
+import { IdleCloser } from "./_idle_closer.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 
 /**
@@ -42,10 +43,32 @@ class AssertionPolicy<C, P> implements Policy<C, P> {
   #entry: PoolEntry<C> | null = null;
   #checkedOut = false;
   #stack: string | undefined = undefined;
+  /** `idleTimeoutMs`; `null` when it is off. */
+  readonly #closer: IdleCloser<C> | null;
 
-  constructor(host: PolicyHost<C, P>, storeTraceback: boolean) {
+  constructor(
+    host: PolicyHost<C, P>,
+    storeTraceback: boolean,
+    idleTimeoutMs: number | null,
+  ) {
     this.#host = host;
     this.#storeTraceback = storeTraceback;
+    this.#closer = idleTimeoutMs === null ? null : new IdleCloser({
+      log: host.log,
+      clock: host.clock,
+      idleEntries: () => {
+        const entry = this.#entry;
+        return entry !== null && !this.#checkedOut && !entry.isOpening &&
+            entry.dbapiConnection !== null
+          ? [entry]
+          : [];
+      },
+      close: (entry) => {
+        // The next checkout gets a new entry.
+        if (this.#entry === entry) this.#entry = null;
+        return entry.close();
+      },
+    }, idleTimeoutMs);
   }
 
   acquire(): PoolEntry<C> {
@@ -74,6 +97,7 @@ class AssertionPolicy<C, P> implements Policy<C, P> {
     this.#checkedOut = false;
     this.#stack = undefined;
     if (this.#host.closesOnReturn(entry)) return entry.close();
+    this.#closer?.idled(entry);
   }
 
   discard(entry: PoolEntry<C>): void {
@@ -84,6 +108,7 @@ class AssertionPolicy<C, P> implements Policy<C, P> {
 
   /** Closes the connection now if it is idle; otherwise it is closed on return. */
   async dispose(): Promise<void> {
+    this.#closer?.stop();
     const entry = this.#entry;
     if (entry !== null && !this.#checkedOut) await entry.close();
   }
@@ -142,5 +167,5 @@ registerPoolClass(AssertionPool, {
     storeTraceback: booleanOption(true),
   } as const satisfies OptionTable<AssertionPoolOptions<unknown>>,
   makePolicy: (host, options) =>
-    new AssertionPolicy(host, options.storeTraceback),
+    new AssertionPolicy(host, options.storeTraceback, options.idleTimeoutMs),
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { QueuePool, StaticPool } from "../mod.ts";
+import { QueuePool } from "../mod.ts";
 import {
   FakeClock,
   type FakeConnection,
@@ -201,20 +201,4 @@ Deno.test("QueuePool rejects a minIdle above poolSize with RangeError", () => {
     () => new QueuePool(() => ({}), { minIdle: "1" as unknown as number }),
     TypeError,
   );
-});
-
-Deno.test("StaticPool accepts idleTimeoutMs and keeps its connection", async () => {
-  const driver = new FakeDriver();
-  const clock = new FakeClock();
-  await using pool = new StaticPool(driver.creator, {
-    dialect: driver.dialect,
-    clock: clock.fn,
-    idleTimeoutMs: 1,
-  });
-  const conn = await pool.connect();
-  const driverConnection = conn.dbapiConnection!;
-  await conn.close();
-  clock.advance(100);
-  await using again = await pool.connect();
-  assert.equal(again.dbapiConnection, driverConnection);
 });

@@ -175,10 +175,12 @@ export interface PoolOptions<C> {
   /**
    * An idle connection unused for this many milliseconds is closed (`close`
    * event), by one timer per pool that never keeps the process alive. The
-   * queue pool never closes below its `minIdle`. `NullPool` keeps nothing
-   * idle; `StaticPool`, `SingletonContextPool` and `AssertionPool` keep
-   * their one connection (per context) by design and ignore it. `null`
-   * never closes an idle connection.
+   * queue pool never closes below its `minIdle`. `StaticPool`,
+   * `AssertionPool` and `SingletonContextPool` close their connection (per
+   * context) once no checkout has used it for this long, and the next
+   * checkout opens a new one: mind a `StaticPool` over an in-memory SQLite
+   * database, which would be lost with it. `NullPool` keeps nothing idle.
+   * `null` never closes an idle connection.
    *
    * @default {null}
    *
@@ -208,8 +210,7 @@ export interface PoolOptions<C> {
    * is done to the connection. The stack is captured at each `connect()`
    * only when this is set (about 2 µs on Deno, several times the rest of a
    * checkout: a diagnosis setting); `null` turns it off at no cost. One
-   * timer per pool, `unref()`ed where the runtime's timer handle allows it
-   * (Node, Bun; not Deno, where it runs only while a connection is out).
+   * timer per pool, which never keeps the process alive.
    *
    * @default {null}
    */

@@ -37,6 +37,7 @@ import {
 import { COMMON_OPTIONS, numberOption, type OptionTable } from "./_options.ts";
 import { poolInternals, registerPoolClass } from "./_pool_classes.ts";
 import type { Policy, PolicyGauges, PolicyHost } from "./_policy.ts";
+import { IdleCloser } from "./_idle_closer.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 import {
   type ProxiedConnection,
@@ -84,10 +85,29 @@ class SingletonPolicy<C, P> implements Policy<C, P> {
   readonly id: number = ++poolIds;
   readonly storage: AsyncLocalStorage<Context<C>> = new AsyncLocalStorage();
   readonly #all = new Set<PoolEntry<C>>();
+  /** `idleTimeoutMs`; `null` when it is off. */
+  readonly #closer: IdleCloser<C> | null;
 
-  constructor(host: PolicyHost<C, P>, poolSize: number) {
+  constructor(
+    host: PolicyHost<C, P>,
+    poolSize: number,
+    idleTimeoutMs: number | null,
+  ) {
     this.#host = host;
     this.poolSize = poolSize;
+    this.#closer = idleTimeoutMs === null ? null : new IdleCloser({
+      log: host.log,
+      clock: host.clock,
+      idleEntries: () =>
+        [...this.#all].filter((entry) =>
+          !entry.inUse && !entry.isOpening && entry.dbapiConnection !== null
+        ),
+      close: (entry) => {
+        // Its context gets a new entry at its next checkout.
+        this.#all.delete(entry);
+        return entry.close();
+      },
+    }, idleTimeoutMs);
   }
 
   acquire(): PoolEntry<C> {
@@ -128,6 +148,7 @@ class SingletonPolicy<C, P> implements Policy<C, P> {
       this.#all.delete(entry);
       return entry.close();
     }
+    if (!entry.inUse) this.#closer?.idled(entry);
   }
 
   discard(entry: PoolEntry<C>): void {
@@ -135,6 +156,7 @@ class SingletonPolicy<C, P> implements Policy<C, P> {
   }
 
   async dispose(): Promise<void> {
+    this.#closer?.stop();
     for (const entry of [...this.#all]) {
       if (entry.inUse) continue;
       this.#all.delete(entry);
@@ -295,7 +317,8 @@ registerPoolClass(SingletonContextPool, {
     ...COMMON_OPTIONS,
     poolSize: numberOption(5, 1, true),
   } as const satisfies OptionTable<SingletonContextPoolOptions<unknown>>,
-  makePolicy: (host, options) => new SingletonPolicy(host, options.poolSize),
+  makePolicy: (host, options) =>
+    new SingletonPolicy(host, options.poolSize, options.idleTimeoutMs),
 });
 
 export { SingletonContextPool as SingletonThreadPool };

@@ -9,6 +9,7 @@ import type { CheckoutSite } from "./_leak_detector.ts";
 import { COMMON_OPTIONS } from "./_options.ts";
 import { registerPoolClass } from "./_pool_classes.ts";
 import type { Policy, PolicyGauges, PolicyHost } from "./_policy.ts";
+import { IdleCloser } from "./_idle_closer.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 
 /**
@@ -20,9 +21,23 @@ import type { PoolEntry } from "./_pool_entry.ts";
 class StaticPolicy<C, P> implements Policy<C, P> {
   readonly #host: PolicyHost<C, P>;
   #entry: PoolEntry<C> | null = null;
+  /** `idleTimeoutMs`; `null` when it is off. */
+  readonly #closer: IdleCloser<C> | null;
 
-  constructor(host: PolicyHost<C, P>) {
+  constructor(host: PolicyHost<C, P>, idleTimeoutMs: number | null) {
     this.#host = host;
+    this.#closer = idleTimeoutMs === null ? null : new IdleCloser({
+      log: host.log,
+      clock: host.clock,
+      idleEntries: () => {
+        const entry = this.#entry;
+        return entry !== null && entry.users === 0 && !entry.isOpening &&
+            entry.dbapiConnection !== null
+          ? [entry]
+          : [];
+      },
+      close: async (entry) => await this.#retire(entry),
+    }, idleTimeoutMs);
   }
 
   /**
@@ -70,12 +85,11 @@ class StaticPolicy<C, P> implements Policy<C, P> {
 
   /** The last proxy of a dropped entry, or of one checked out before the last `dispose()`, closes it. */
   release(entry: PoolEntry<C>): void | Promise<void> {
-    if (
-      entry.users === 0 &&
-      (entry !== this.#entry || this.#host.closesOnReturn(entry))
-    ) {
+    if (entry.users !== 0) return;
+    if (entry !== this.#entry || this.#host.closesOnReturn(entry)) {
       return this.#retire(entry);
     }
+    this.#closer?.idled(entry);
   }
 
   discard(entry: PoolEntry<C>): void {
@@ -84,6 +98,7 @@ class StaticPolicy<C, P> implements Policy<C, P> {
 
   /** Closes the connection now if no proxy holds it; otherwise its last proxy will. */
   async dispose(): Promise<void> {
+    this.#closer?.stop();
     const entry = this.#entry;
     if (entry !== null && entry.users === 0) await this.#retire(entry);
   }
@@ -150,5 +165,5 @@ export class StaticPool<C> extends Pool<C> {
 
 registerPoolClass(StaticPool, {
   options: COMMON_OPTIONS,
-  makePolicy: (host) => new StaticPolicy(host),
+  makePolicy: (host, options) => new StaticPolicy(host, options.idleTimeoutMs),
 });

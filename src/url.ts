@@ -129,7 +129,9 @@ export type DriverName = "pg" | "postgres" | "sqlite";
  *
  * For `sqlite::memory:` the pool is a `StaticPool`, which rejects the
  * queue pool's options (`poolSize`, `maxOverflow`, `timeoutMs`,
- * `useLifo`) with a `TypeError`, as SQLAlchemy's `create_engine()` does.
+ * `useLifo`) with a `TypeError`, as SQLAlchemy's `create_engine()` does,
+ * and `idleTimeoutMs`, which would close its one connection and the
+ * database with it.
  *
  * @typeParam C The driver connection type.
  *
@@ -434,6 +436,12 @@ async function poolFor(
       const { SQLITE_DIALECT, sqliteCreator } = await import("./sqlite.ts");
       const settings = driverOptions.sqlite ?? {};
       if (target.path === MEMORY) {
+        const idle = poolOptions.idleTimeoutMs;
+        if (idle !== undefined && idle !== null) {
+          throw new TypeError(
+            `${ACTION}: "idleTimeoutMs" would close the one connection of an in-memory SQLite database, and the database with it`,
+          );
+        }
         return new StaticPool(sqliteCreator(MEMORY, settings), {
           ...poolOptions,
           dialect: SQLITE_DIALECT,

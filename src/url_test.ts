@@ -310,3 +310,17 @@ Deno.test("a pool from a PostgreSQL URL is named host:port/database for its metr
     assert.equal(metricsNameOf(parseTarget(url)), name, url);
   }
 });
+
+Deno.test("createPoolFromUrl() refuses idleTimeoutMs for an in-memory SQLite database, which closing its one connection would lose", async () => {
+  await assert.rejects(
+    createPoolFromUrl("sqlite::memory:", { idleTimeoutMs: 60_000 }),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      /"idleTimeoutMs" would close the one connection of an in-memory SQLite database/
+        .test(error.message),
+  );
+  await using pool = await createPoolFromUrl("sqlite::memory:", {
+    idleTimeoutMs: null,
+  });
+  assert.equal(pool.stats().open, 0);
+});
