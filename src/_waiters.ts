@@ -55,6 +55,19 @@ class Waiter<T, G> {
   }
 }
 
+/**
+ * A waiter that carries a tag ({@linkcode WaiterQueue.headTag}): a class of
+ * its own, so that the waiters of a queue without tags stay as small as
+ * they were.
+ */
+class TaggedWaiter<T, G> extends Waiter<T, G> {
+  readonly tag: G;
+  constructor(deadline: number, tag: G) {
+    super(deadline);
+    this.tag = tag;
+  }
+}
+
 function noop(): void {}
 
 /** The waiter whose resolvers {@linkcode bindResolvers} stores (one shared executor, no closure per waiter). */
@@ -89,11 +102,6 @@ class SignalGroup<T, G> {
  *   ({@linkcode WaiterQueue.headTag}).
  */
 export class WaiterQueue<T, G = never> {
-  /**
-   * What waiters carry for the granting side ({@linkcode headTag}), made
-   * with the first tag: a field on every waiter made each wait larger.
-   */
-  #tags: WeakMap<Waiter<T, G>, G> | null = null;
   #head: Waiter<T, G> | null = null;
   #tail: Waiter<T, G> | null = null;
   #length = 0;
@@ -153,7 +161,7 @@ export class WaiterQueue<T, G = never> {
   /** The tag of the head waiter, if any (read before {@linkcode grant}). */
   get headTag(): G | undefined {
     const head = this.#head;
-    return head === null ? undefined : this.#tags?.get(head);
+    return head instanceof TaggedWaiter ? head.tag as G : undefined;
   }
 
   /**
@@ -219,10 +227,9 @@ export class WaiterQueue<T, G = never> {
     deadline: number,
     tag: G | undefined,
   ): Promise<T> {
-    const waiter = new Waiter<T, G>(deadline);
-    if (tag !== undefined && tag !== null) {
-      (this.#tags ??= new WeakMap()).set(waiter, tag);
-    }
+    const waiter = tag === undefined || tag === null
+      ? new Waiter<T, G>(deadline)
+      : new TaggedWaiter<T, G>(deadline, tag);
     binding = waiter as Waiter<unknown, unknown>;
     const promise = new Promise<T>(bindResolvers);
     binding = null;
