@@ -80,18 +80,31 @@ export class IdleCloser<C> {
         next = Math.min(next, due);
         continue;
       }
-      this.#host.log.info(
-        `Connection ${entry.label} idle for ${
-          Math.round(now - entry.idleSince)
-        } ms, longer than idleTimeoutMs; closing`,
-      );
-      this.#host.close(entry).catch((error: unknown) =>
-        this.#host.log.error(
-          `Exception closing an idle connection: ${errorText(error)}`,
-          { error },
-        )
-      );
+      closeIdle(this.#host.log, entry, now, this.#host.close(entry));
     }
     if (next !== Infinity) this.#arm(next);
   }
+}
+
+/**
+ * The one step both idle upkeeps take for an entry idle too long: an info
+ * line, and `closing` (the entry's close, already started) awaited with
+ * its error logged, never thrown.
+ */
+export function closeIdle(
+  log: PoolLog,
+  entry: { readonly label: string; readonly idleSince: number },
+  now: number,
+  closing: Promise<void>,
+): void {
+  log.info(
+    `Connection ${entry.label} idle for ${
+      Math.round(now - entry.idleSince)
+    } ms, longer than idleTimeoutMs; closing`,
+  );
+  closing.catch((error: unknown) =>
+    log.error(`Exception closing an idle connection: ${errorText(error)}`, {
+      error,
+    })
+  );
 }

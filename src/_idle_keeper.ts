@@ -17,6 +17,7 @@
 
 import { CreateBackoffError } from "./errors.ts";
 import type { Deque } from "./_deque.ts";
+import { closeIdle } from "./_idle_closer.ts";
 import { errorText, type PoolLog } from "./_log.ts";
 import type { PoolEntry } from "./_pool_entry.ts";
 import { type TimerHandle, unrefTimeout } from "./_timers.ts";
@@ -164,17 +165,7 @@ export class IdleKeeper<C> {
     ) {
       idle.shift();
       reaped++;
-      this.#host.log.info(
-        `Connection ${oldest.label} idle for ${
-          Math.round(now - oldest.idleSince)
-        } ms, longer than idleTimeoutMs; closing`,
-      );
-      this.#host.close(oldest).catch((error: unknown) =>
-        this.#host.log.error(
-          `Exception closing an idle connection: ${errorText(error)}`,
-          { error },
-        )
-      );
+      closeIdle(this.#host.log, oldest, now, this.#host.close(oldest));
     }
     return reaped;
   }

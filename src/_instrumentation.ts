@@ -23,21 +23,21 @@ import type { PoolTimings } from "./_timings.ts";
 /** Each context's observers, in the order they were attached. */
 const observers = new WeakMap<object, PoolTimings[]>();
 
+/** The kinds of duration a pool reports. */
+type Kind = keyof PoolTimings;
+
+/** Builds a `PoolTimings` whose every method is `make(kind)`. */
+function timingsOf(make: (kind: Kind) => (ms: number) => void): PoolTimings {
+  return { wait: make("wait"), use: make("use"), create: make("create") };
+}
+
 /** What `context.timings` must be for `list`. */
 function combined(list: readonly PoolTimings[]): PoolTimings | null {
   if (list.length === 0) return null;
   if (list.length === 1) return list[0]!;
-  return {
-    wait(ms: number): void {
-      for (const timings of list) timings.wait(ms);
-    },
-    use(ms: number): void {
-      for (const timings of list) timings.use(ms);
-    },
-    create(ms: number): void {
-      for (const timings of list) timings.create(ms);
-    },
-  };
+  return timingsOf((kind) => (ms) => {
+    for (const timings of list) timings[kind](ms);
+  });
 }
 
 /**
@@ -46,39 +46,20 @@ function combined(list: readonly PoolTimings[]): PoolTimings | null {
  */
 function guarded(timings: PoolTimings, log: PoolLog): PoolTimings {
   let logged = false;
-  const failed = (error: unknown): void => {
-    if (logged) return;
-    logged = true;
-    log.error(
-      `Exception in the pool's instrumentation (the pool goes on; later errors from it are not logged): ${
-        errorText(error)
-      }`,
-      { error },
-    );
-  };
-  return {
-    wait(ms: number): void {
-      try {
-        timings.wait(ms);
-      } catch (error) {
-        failed(error);
-      }
-    },
-    use(ms: number): void {
-      try {
-        timings.use(ms);
-      } catch (error) {
-        failed(error);
-      }
-    },
-    create(ms: number): void {
-      try {
-        timings.create(ms);
-      } catch (error) {
-        failed(error);
-      }
-    },
-  };
+  return timingsOf((kind) => (ms) => {
+    try {
+      timings[kind](ms);
+    } catch (error) {
+      if (logged) return;
+      logged = true;
+      log.error(
+        `Exception in the pool's instrumentation (the pool goes on; later errors from it are not logged): ${
+          errorText(error)
+        }`,
+        { error },
+      );
+    }
+  });
 }
 
 /**
